@@ -1,0 +1,1 @@
+"""Pure validation logic: the XLSForm expression language and the response validator."""
