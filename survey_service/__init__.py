@@ -1,0 +1,62 @@
+"""Survey service: questionnaires, validated household responses and aggregates over HTTP."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from survey_service.config import Settings, load_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """Build the WSGI app; `config` overrides settings (a mapping) or replaces them."""
+    from flask_smorest import Api
+
+    from survey_service.api import health, questionnaires, users
+    from survey_service.api.context import init_request_session
+    from survey_service.api.problems import register_problem_handlers
+    from survey_service.db import make_engine, make_session_factory
+
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    logging.basicConfig(level=settings.log_level.upper())
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined] # labels in Cyrillic stay readable
+    app.config.update(
+        SETTINGS=settings,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        API_TITLE="Survey service",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Household surveys on climate-induced migration: questionnaires, "
+                "validated responses, design-based aggregates. Errors are RFC 9457 "
+                "application/problem+json with a stable `code`."
+            },
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        },
+    )
+    engine = make_engine(settings.resolved_database_url())
+    app.extensions["survey"] = {
+        "settings": settings,
+        "engine": engine,
+        "sessions": make_session_factory(engine),
+    }
+    api = Api(app)
+    for blueprint in (health.blp, questionnaires.blp, users.blp):
+        api.register_blueprint(blueprint)
+    questionnaires.register_definition_schema(api.spec)
+    init_request_session(app)
+    # after Api(app), so these replace flask-smorest's own (non problem+json) handlers
+    register_problem_handlers(app)
+    return app

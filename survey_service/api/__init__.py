@@ -1,0 +1,1 @@
+"""HTTP API under /api/v1: flask-smorest blueprints, problem+json errors, bearer auth."""

@@ -1,0 +1,134 @@
+"""Per-request plumbing: one database session per request and the authenticated user."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from survey_service.api.problems import problem
+from survey_service.errors import Forbidden, Unauthorized
+from survey_service.models import Role, User
+from survey_service.services import accounts
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use; committed or rolled back once at the end."""
+    session: Session | None = g.get("db_session")
+    if session is None:
+        factory = cast(sessionmaker[Session], current_app.extensions["survey"]["sessions"])
+        session = factory()
+        g.db_session = session
+    return session
+
+
+def _finish_request(response: Response) -> Response:
+    session: Session | None = g.pop("db_session", None)
+    if session is None:
+        return response
+    try:
+        if response.status_code < 400:
+            session.commit()
+        else:
+            session.rollback()
+    except IntegrityError:
+        session.rollback()
+        return problem(
+            409, "request.conflict", "Conflict", "A concurrent request changed the same record."
+        )
+    except OperationalError:
+        session.rollback()
+        return problem(503, "database.unavailable", "Service unavailable", "Database error.")
+    finally:
+        session.close()
+    return response
+
+
+def _teardown(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.rollback()
+        session.close()
+
+
+def init_request_session(app: Flask) -> None:
+    """Commit on success, roll back on error: the single decision point of each request."""
+    app.after_request(_finish_request)
+    app.teardown_request(_teardown)
+
+
+def _credentials() -> User | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if not header:
+        return None
+    session = db_session()
+    if scheme.lower() == "bearer" and value:
+        user = accounts.authenticate_token(session, value)
+        if user is None:
+            raise Unauthorized("auth.invalid_token", "The bearer token is unknown or revoked.")
+        return user
+    if scheme.lower() == "basic" and value:
+        try:
+            name, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise Unauthorized("auth.malformed", "Malformed Basic credentials.") from exc
+        user = accounts.authenticate_password(session, name, password)
+        if user is None:
+            raise Unauthorized("auth.invalid_credentials", "Wrong user name or password.")
+        return user
+    raise Unauthorized("auth.unsupported_scheme", "Use 'Authorization: Bearer <token>' (or Basic).")
+
+
+def current_user() -> User:
+    """The authenticated user; 401 problem when the request carries no valid credentials."""
+    user: User | None = g.get("user")
+    if user is None:
+        user = _credentials()
+        if user is None:
+            raise Unauthorized(
+                "auth.required", "This endpoint needs 'Authorization: Bearer <token>'."
+            )
+        g.user = user
+    return user
+
+
+def require(permission: str) -> Callable[[F], F]:
+    """Decorator: the view needs an authenticated user whose role grants `permission`."""
+    roles = accounts.PERMISSIONS[permission]
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if Role(user.role) not in roles:
+                raise Forbidden(
+                    "auth.forbidden",
+                    f"Role {user.role!r} may not do this; it needs one of "
+                    f"{', '.join(sorted(r.value for r in roles))}.",
+                )
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def authenticated(view: F) -> F:
+    """Decorator: any authenticated user."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        current_user()
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)

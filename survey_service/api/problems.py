@@ -1,0 +1,144 @@
+"""RFC 9457 problem details for every error the service returns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from survey_service.errors import ServiceError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+# Stable codes for the HTTP errors raised by Flask and webargs themselves.
+_HTTP_CODES = {
+    400: "request.bad_request",
+    401: "auth.required",
+    403: "auth.forbidden",
+    404: "request.not_found",
+    405: "request.method_not_allowed",
+    406: "request.not_acceptable",
+    409: "request.conflict",
+    413: "request.too_large",
+    415: "request.unsupported_media_type",
+    422: "request.invalid",
+    429: "request.too_many",
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A problem+json response; `type` is a URN built on the stable code."""
+    body: dict[str, Any] = {
+        "type": f"urn:survey-service:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra or {})
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Turn marshmallow's nested error messages into [{path, code, message}] with JSON paths."""
+    out: list[dict[str, str]] = []
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                path = f"{prefix}[{key}]"
+            elif key == "_schema":
+                path = prefix
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(flatten_messages(value, path))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        for message in messages:
+            out.append({"path": prefix, "code": "request.invalid_field", "message": message})
+    elif isinstance(messages, list):
+        for index, value in enumerate(messages):
+            out.extend(flatten_messages(value, f"{prefix}[{index}]"))
+    else:
+        out.append({"path": prefix, "code": "request.invalid_field", "message": str(messages)})
+    return out
+
+
+def _from_http_exception(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, Mapping) else None
+    headers = dict(data.get("headers") or {}) if isinstance(data, Mapping) else {}
+    valid_methods = getattr(exc, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
+    if status == 400 and "JSON" in (exc.description or ""):
+        return problem(
+            400, "request.invalid_json", "Malformed JSON", "The request body is not valid JSON."
+        )
+    if messages is not None:
+        # webargs nests messages by location ("json", "query"); paths start inside each
+        errors = [e for located in messages.values() for e in flatten_messages(located)]
+        return problem(
+            status,
+            "request.invalid",
+            "Invalid request",
+            f"{len(errors)} field(s) failed validation.",
+            errors=errors,
+            headers=headers,
+        )
+    return problem(
+        status,
+        _HTTP_CODES.get(status, f"http.{status}"),
+        exc.name,
+        exc.description or exc.name,
+        headers=headers,
+    )
+
+
+def register_problem_handlers(app: Flask) -> None:
+    """Render every error, expected or not, as problem+json (never an HTML page)."""
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        headers = {"WWW-Authenticate": 'Bearer realm="survey-service"'} if exc.status == 401 else {}
+        return problem(
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            errors=exc.errors,
+            extra=exc.extra,
+            headers=headers,
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        return _from_http_exception(exc)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(
+            500,
+            "server.internal_error",
+            "Internal server error",
+            "The server failed to handle this request; it has been logged.",
+        )

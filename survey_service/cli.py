@@ -1,0 +1,159 @@
+"""The `survey-service` command: migrate, load questionnaires, create users, serve."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from survey_service.config import PROJECT_ROOT, ConfigError, Settings, load_settings
+from survey_service.errors import ServiceError
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    """A session on the configured database; the engine is disposed afterwards."""
+    from survey_service.db import make_engine, make_session_factory
+
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _fail(exc: ServiceError) -> click.ClickException:
+    lines = [f"{exc.code}: {exc.detail}"]
+    lines += [f"  {e['path']}: {e['code']}: {e['message']}" for e in exc.errors or []]
+    return click.ClickException("\n".join(lines))
+
+
+def run_migrations(database_url: str) -> None:
+    """Bring the database schema to the latest alembic revision."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+@click.group()
+def main() -> None:
+    """Survey service: questionnaires, validated responses and aggregates."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations (alembic upgrade head)."""
+    settings = _settings()
+    run_migrations(settings.resolved_database_url())
+    click.echo("database schema is up to date")
+
+
+@main.command("load-questionnaires")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+def load_questionnaires(path: Path | None) -> None:
+    """Create or update questionnaires from JSON files, publishing changed ones."""
+    from survey_service.services.questionnaires import definition_files, load_file
+
+    settings = _settings()
+    folder = path or (PROJECT_ROOT / settings.questionnaires_dir)
+    with _session(settings) as session:
+        for file in definition_files(folder):
+            try:
+                outcome = load_file(session, file)
+            except ServiceError as exc:
+                session.rollback()
+                raise _fail(exc) from exc
+            session.commit()
+            click.echo(f"{outcome.qid}: {outcome.action} (version {outcome.version})")
+
+
+@main.command("create-user")
+@click.argument("name")
+@click.option("--role", required=True, help="admin, researcher, supervisor, enumerator, ...")
+@click.option("--country", "countries", multiple=True, help="ISO code; repeat for several.")
+@click.option("--password", envvar="SURVEY_NEW_USER_PASSWORD", default=None, hidden=True)
+def create_user(name: str, role: str, countries: tuple[str, ...], password: str | None) -> None:
+    """Create a user and print its API token (the last line of output)."""
+    from survey_service.services.accounts import create_user as create
+
+    with _session(_settings()) as session:
+        try:
+            user, secret = create(session, name, role, countries, password)
+            session.commit()
+        except ServiceError as exc:
+            raise _fail(exc) from exc
+    scope = ", ".join(user.countries) or "all countries"
+    click.echo(f"created {user.role} {user.name!r} (id {user.id}, {scope}); API token:")
+    click.echo(secret)
+
+
+@main.command("ensure-admin")
+def ensure_admin() -> None:
+    """Create the local admin account if no admin exists, printing its token once."""
+    from survey_service.services.accounts import ensure_admin as ensure
+
+    with _session(_settings()) as session:
+        secret = ensure(session)
+        session.commit()
+    if secret is None:
+        click.echo("an admin account exists already (create more with `create-user`)")
+    else:
+        click.echo("created the admin account 'admin'; its API token, shown only now:")
+        click.echo(secret)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (SURVEY_HOST).")
+@click.option("--port", default=None, type=int, help="Port (SURVEY_PORT).")
+@click.option("--workers", default=None, type=int, help="gunicorn workers (SURVEY_WORKERS).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the API with gunicorn."""
+    settings = _settings()
+    bind = f"{host or settings.host}:{port or settings.port}"
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:  # pragma: no cover - gunicorn is a dependency; Windows lacks it
+        click.echo("warning: gunicorn unavailable, using Flask's development server", err=True)
+        from survey_service import create_app
+
+        create_app(settings).run(host=host or settings.host, port=port or settings.port)
+        return
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc] # gunicorn ships no types
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": bind,
+                "workers": workers or settings.workers,
+                "accesslog": "-",
+                "loglevel": settings.log_level.lower(),
+                "timeout": 120,
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from survey_service import create_app
+
+            return create_app(settings)
+
+    click.echo(f"serving on http://{bind}/api/v1 (docs: http://{bind}/api/v1/docs)")
+    _Gunicorn().run()
+    sys.exit(0)

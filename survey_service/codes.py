@@ -1,0 +1,103 @@
+"""Code lists that tags and aggregates key on: countries, regions, hazards, displacement, age."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import pycountry
+
+#: The five countries of the joint data collection (ISO 3166-1 alpha-2).
+SURVEY_COUNTRIES = ("KZ", "KG", "TJ", "TM", "UZ")
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """A hazard type keyed on its UNDRR-ISC Hazard Information Profile (2025) code."""
+
+    code: str
+    label: str
+    emdat: str | None = None
+    glide: str | None = None
+
+
+HAZARDS: tuple[Hazard, ...] = (
+    Hazard("MH0600", "Flood", "nat-hyd-flo-flo", "FL"),
+    Hazard("MH0603", "Flash flood", "nat-hyd-flo-fla", "FF"),
+    Hazard("MH0604", "Riverine flood", "nat-hyd-flo-riv", "FL"),
+    Hazard("MH0610", "Snowmelt flood", None, "FL"),
+    Hazard("MH0607", "Glacial lake outburst flood", "nat-cli-glo-glo", None),
+    Hazard("GH0303", "Mudflow / debris flow", "nat-hyd-mmw-mud", "MS"),
+    Hazard("GH0300", "Landslide", "nat-hyd-mmw-lan", "LS"),
+    Hazard("MH0801", "Avalanche", "nat-geo-mmd-ava", "AV"),
+    Hazard("MH0401", "Drought", "nat-cli-dro-dro", "DR"),
+    Hazard("MH0501", "Heatwave", "nat-met-ext-hea", "HT"),
+    Hazard("MH0502", "Cold wave", "nat-met-ext-col", "CW"),
+    Hazard("MH0503", "Dzud (harsh winter, livestock loss)", None, None),
+    Hazard("GH0101", "Earthquake", "nat-geo-ear-gro", "EQ"),
+    Hazard("MH0201", "Dust / sand storm", "nat-met-sto-san", None),
+    Hazard("EN0206", "Desertification", None, None),
+    Hazard("EN0301", "Land degradation", None, None),
+    Hazard("EN0303", "Salinisation", None, None),
+)
+HAZARD_CODES = frozenset(h.code for h in HAZARDS)
+# The HIP code shape (cluster letters and four digits), for profiles beyond the list above.
+_HIP_CODE = re.compile(r"^(MH|GH|EN|BI|CH|ET|SO|TL)\d{4}$")
+
+#: Displacement and mobility status (IRIS/IRRS, IOM DTM, Foresight's "trapped").
+DISPLACEMENT_STATUSES = (
+    "IDP",
+    "IDP_RETURNED",
+    "FORMER_IDP",
+    "RETURNEE_ABROAD",
+    "REFUGEE_ASYLUM",
+    "MIGRANT",
+    "PLANNED_RELOCATION",
+    "HOST",
+    "TRAPPED",
+    "NON_DISPLACED",
+)
+
+SEXES = ("F", "M")
+TOTAL = "_T"
+
+
+def is_country_code(code: str) -> bool:
+    """Whether `code` is an ISO 3166-1 alpha-2 country code."""
+    return len(code) == 2 and code.isupper() and pycountry.countries.get(alpha_2=code) is not None
+
+
+@cache
+def _subdivision_codes() -> frozenset[str]:
+    return frozenset(s.code for s in pycountry.subdivisions)
+
+
+def is_region_code(code: str) -> bool:
+    """Whether `code` is an ISO 3166-2 subdivision code (KG-C, UZ-QR, KZ-10)."""
+    return code in _subdivision_codes()
+
+
+def is_hazard_code(code: str) -> bool:
+    """Whether `code` has the shape of a UNDRR-ISC Hazard Information Profile code."""
+    return code in HAZARD_CODES or bool(_HIP_CODE.match(code))
+
+
+def is_displacement_status(code: str) -> bool:
+    """Whether `code` is one of DISPLACEMENT_STATUSES."""
+    return code in DISPLACEMENT_STATUSES
+
+
+def five_year_band(age: int) -> str:
+    """SDMX five-year age band of an age in completed years: Y0T4 ... Y80T84, Y_GE85."""
+    if age >= 85:
+        return "Y_GE85"
+    low = (age // 5) * 5
+    return f"Y{low}T{low + 4}"
+
+
+def broad_age_group(age: int) -> str:
+    """Broad SDMX age group: Y0T14, Y15T64, Y_GE65."""
+    if age < 15:
+        return "Y0T14"
+    return "Y15T64" if age < 65 else "Y_GE65"

@@ -1,0 +1,106 @@
+"""Settings: config/default.toml, then config/<SURVEY_ENV>.toml, then SURVEY_* variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting the service reads; each is overridable by SURVEY_<NAME>."""
+
+    env: str = "default"
+    database_url: str = "sqlite:///var/survey.db"
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 2
+    log_level: str = "INFO"
+    questionnaires_dir: str = "questionnaires"
+    max_content_length: int = 10 * 1024 * 1024
+    max_batch_size: int = 500
+    disclosure_threshold: int = 10
+
+    def resolved_database_url(self) -> str:
+        """The database URL with a relative SQLite path anchored at the project root."""
+        return resolve_sqlite_path(self.database_url)
+
+
+def resolve_sqlite_path(url: str) -> str:
+    """Anchor a relative `sqlite:///relative/path` at the project root and create its folder."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == "sqlite://":
+        return url
+    raw = url[len(prefix) :]
+    if raw in ("", ":memory:") or raw.startswith("/"):
+        return url
+    path = PROJECT_ROOT / raw.split("?", 1)[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    query = "?" + raw.split("?", 1)[1] if "?" in raw else ""
+    return f"{prefix}{path}{query}"
+
+
+def _coerce(name: str, raw: Any, kind: type) -> Any:
+    if kind is int:
+        if isinstance(raw, bool):
+            raise ConfigError(f"{name} must be an integer, got {raw!r}")
+        try:
+            return int(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if not isinstance(raw, str):
+        raise ConfigError(f"{name} must be a string, got {raw!r}")
+    return raw
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Layer the TOML files, the environment and explicit overrides (tests) into Settings."""
+    environ = os.environ if environ is None else environ
+    config_dir = Path(environ.get("SURVEY_CONFIG_DIR", PROJECT_ROOT / "config"))
+    env = (overrides or {}).get("env") or environ.get("SURVEY_ENV", "default")
+    if not isinstance(env, str) or not env.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"SURVEY_ENV must be a plain name, got {env!r}")
+    values: dict[str, Any] = _read_toml(config_dir / "default.toml")
+    if env != "default":
+        env_file = config_dir / f"{env}.toml"
+        if not env_file.is_file():
+            raise ConfigError(f"no configuration file {env_file} for SURVEY_ENV={env}")
+        values.update(_read_toml(env_file))
+    fields = {field.name: field for field in dataclasses.fields(Settings)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")
+    for name in fields:
+        env_value = environ.get(f"SURVEY_{name.upper()}")
+        if env_value is not None and name != "env":
+            values[name] = env_value
+    values.update(overrides or {})
+    values["env"] = env
+    typed = {
+        name: _coerce(name, value, int if fields[name].type == "int" else str)
+        for name, value in values.items()
+    }
+    settings = Settings(**typed)
+    if not settings.database_url:
+        raise ConfigError("database_url is empty: set SURVEY_DATABASE_URL")
+    return settings

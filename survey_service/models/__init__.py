@@ -1,0 +1,17 @@
+"""ORM models: every table of the service, imported here so the metadata is complete."""
+
+from survey_service.models.account import ApiToken, Role, User
+from survey_service.models.questionnaire import (
+    Questionnaire,
+    QuestionnaireStatus,
+    QuestionnaireVersion,
+)
+
+__all__ = [
+    "ApiToken",
+    "Questionnaire",
+    "QuestionnaireStatus",
+    "QuestionnaireVersion",
+    "Role",
+    "User",
+]

@@ -1,0 +1,58 @@
+"""Questionnaires: an editable draft and immutable published versions with their content hash."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey_service.db import Base, JSONDocument, UTCDateTime, utcnow
+
+
+class QuestionnaireStatus(enum.StrEnum):
+    """Whether a questionnaire accepts responses."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Questionnaire(Base):
+    """A questionnaire: its current draft and the versions published from it."""
+
+    __tablename__ = "questionnaires"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default=QuestionnaireStatus.OPEN.value)
+    draft: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    draft_hash: Mapped[str] = mapped_column(String(64))
+    latest_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    versions: Mapped[list[QuestionnaireVersion]] = relationship(
+        back_populates="questionnaire", order_by="QuestionnaireVersion.version"
+    )
+
+
+class QuestionnaireVersion(Base):
+    """One published, immutable version; responses are pinned to it."""
+
+    __tablename__ = "questionnaire_versions"
+    __table_args__ = (UniqueConstraint("questionnaire_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(
+        ForeignKey("questionnaires.id", ondelete="RESTRICT"), index=True
+    )
+    version: Mapped[int]
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="versions")

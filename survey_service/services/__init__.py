@@ -1,0 +1,1 @@
+"""Use cases: functions that take a Session, change the model and never commit."""

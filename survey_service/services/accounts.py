@@ -1,0 +1,208 @@
+"""Accounts: creating users, issuing and revoking API tokens, checking credentials."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from survey_service import codes
+from survey_service.db import utcnow
+from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.models import ApiToken, Role, User
+
+TOKEN_PREFIX = "sst_"  # noqa: S105 - a public marker that starts every token, not a secret
+# last_used_at is refreshed at most this often, so authentication is not a write per request
+_LAST_USED_RESOLUTION = timedelta(minutes=5)
+_password_hasher = PasswordHasher()
+
+#: What each role may do (checked by the API's `require` decorator).
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "questionnaires.edit": frozenset({Role.ADMIN, Role.RESEARCHER}),
+    "users.manage": frozenset({Role.ADMIN}),
+    "responses.submit": frozenset({Role.ADMIN, Role.SUPERVISOR, Role.ENUMERATOR}),
+    "responses.review": frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    "responses.read": frozenset({Role.ADMIN, Role.SUPERVISOR, Role.RESEARCHER}),
+    "aggregates.read": frozenset(Role),
+}
+
+
+def hash_token(secret: str) -> str:
+    """SHA-256 of a token: tokens carry 256 random bits, so a slow hash adds nothing."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of a password."""
+    return _password_hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches an argon2 hash (False for malformed hashes)."""
+    try:
+        return _password_hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _check_user_fields(name: str, role: str, countries: Sequence[str]) -> list[dict[str, str]]:
+    errors = []
+    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
+        errors.append(
+            {
+                "path": "name",
+                "code": "user.invalid_name",
+                "message": "1 to 64 letters, digits, '.', '_', '-' or '@'",
+            }
+        )
+    if role not in {r.value for r in Role}:
+        errors.append(
+            {
+                "path": "role",
+                "code": "user.invalid_role",
+                "message": f"role must be one of {', '.join(r.value for r in Role)}",
+            }
+        )
+    for index, country in enumerate(countries):
+        if not codes.is_country_code(country):
+            errors.append(
+                {
+                    "path": f"countries[{index}]",
+                    "code": "user.invalid_country",
+                    "message": f"{country!r} is not an ISO 3166-1 alpha-2 country code",
+                }
+            )
+    return errors
+
+
+def issue_token(session: Session, user: User, label: str = "") -> tuple[ApiToken, str]:
+    """A new token for `user`; the secret is returned once and only its hash is stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, token_hash=hash_token(secret), prefix=secret[:10], label=label)
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def create_user(
+    session: Session,
+    name: str,
+    role: str,
+    countries: Iterable[str] = (),
+    password: str | None = None,
+    initial_label: str = "initial",
+) -> tuple[User, str]:
+    """Create a user with a first API token; returns the user and the token's secret."""
+    country_list = sorted({c.upper() for c in countries})
+    errors = _check_user_fields(name, role, country_list)
+    if password is not None and len(password) < 12:
+        errors.append(
+            {
+                "path": "password",
+                "code": "user.weak_password",
+                "message": "a password has at least 12 characters",
+            }
+        )
+    if errors:
+        raise Unprocessable("user.invalid", "The user is not valid.", errors=errors)
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise Conflict("user.exists", f"A user named {name!r} already exists.")
+    user = User(
+        name=name,
+        role=role,
+        countries=country_list,
+        password_hash=hash_password(password) if password else None,
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    _, secret = issue_token(session, user, initial_label)
+    return user, secret
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    role: str | None = None,
+    countries: Sequence[str] | None = None,
+    active: bool | None = None,
+) -> User:
+    """Change a user's role, countries or active flag."""
+    country_list = sorted({c.upper() for c in countries}) if countries is not None else None
+    errors = _check_user_fields(user.name, role or user.role, country_list or [])
+    if errors:
+        raise Unprocessable("user.invalid", "The user is not valid.", errors=errors)
+    if role is not None:
+        user.role = role
+    if country_list is not None:
+        user.countries = country_list
+    if active is not None:
+        user.active = active
+    session.flush()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user.not_found", f"No user with id {user_id}.")
+    return user
+
+
+def list_users(session: Session) -> Sequence[User]:
+    return session.scalars(select(User).order_by(User.id)).all()
+
+
+def revoke_token(session: Session, token_id: int, user: User | None = None) -> ApiToken:
+    """Revoke a token (only among `user`'s tokens when given); revoking twice is harmless."""
+    token = session.get(ApiToken, token_id)
+    if token is None or (user is not None and token.user_id != user.id):
+        raise NotFound("token.not_found", f"No token with id {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token
+
+
+def authenticate_token(session: Session, secret: str) -> User | None:
+    """The active user holding a live token with this secret, or None."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return token.user
+
+
+def authenticate_password(session: Session, name: str, password: str) -> User | None:
+    """The active user `name` if `password` (or one of its API tokens) matches, else None."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None or not user.active:
+        return None
+    if password.startswith(TOKEN_PREFIX):
+        token_user = authenticate_token(session, password)
+        return user if token_user is not None and token_user.id == user.id else None
+    if user.password_hash and verify_password(user.password_hash, password):
+        return user
+    return None
+
+
+def ensure_admin(session: Session, name: str = "admin") -> str | None:
+    """Create an admin if the service has none; returns its token's secret, or None."""
+    has_admin = session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN.value)
+    )
+    if has_admin:
+        return None
+    _, secret = create_user(session, name, Role.ADMIN.value, initial_label="bootstrap")
+    return secret

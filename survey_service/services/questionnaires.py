@@ -1,0 +1,199 @@
+"""Questionnaire lifecycle: drafts, immutable published versions, closing and reopening."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey_service.db import utcnow
+from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.models import Questionnaire, QuestionnaireStatus, QuestionnaireVersion, User
+from survey_service.questionnaire.definition import check_definition, content_hash
+
+
+def _checked(definition: Any) -> dict[str, Any]:
+    problems = check_definition(definition)
+    if problems:
+        raise Unprocessable(
+            "definition.invalid",
+            f"The questionnaire definition has {len(problems)} problem(s).",
+            errors=[p.as_dict() for p in problems],
+        )
+    assert isinstance(definition, dict)  # noqa: S101 - check_definition refuses non-objects
+    return definition
+
+
+def get_questionnaire(session: Session, qid: str, *, for_update: bool = False) -> Questionnaire:
+    """The questionnaire `qid` (locked for the transaction when `for_update`)."""
+    query = select(Questionnaire).where(Questionnaire.id == qid)
+    if for_update:
+        query = query.with_for_update()
+    questionnaire = session.scalar(query)
+    if questionnaire is None:
+        raise NotFound("questionnaire.not_found", f"No questionnaire {qid!r}.")
+    return questionnaire
+
+
+def list_questionnaires(session: Session) -> Sequence[Questionnaire]:
+    return session.scalars(select(Questionnaire).order_by(Questionnaire.id)).all()
+
+
+def create_questionnaire(session: Session, definition: Any, user: User | None) -> Questionnaire:
+    """Check a definition and store it as the draft of a new questionnaire."""
+    data = _checked(definition)
+    qid = data["id"]
+    if session.get(Questionnaire, qid) is not None:
+        raise Conflict(
+            "questionnaire.exists",
+            f"A questionnaire {qid!r} exists already; edit its draft with PUT .../draft.",
+        )
+    user_id = user.id if user else None
+    questionnaire = Questionnaire(
+        id=qid,
+        status=QuestionnaireStatus.OPEN.value,
+        draft=data,
+        draft_hash=content_hash(data),
+        latest_version=0,
+        created_by=user_id,
+        updated_by=user_id,
+    )
+    session.add(questionnaire)
+    session.flush()
+    return questionnaire
+
+
+def update_draft(session: Session, qid: str, definition: Any, user: User | None) -> Questionnaire:
+    """Replace the draft of `qid` with a checked definition (its `id` must stay `qid`)."""
+    questionnaire = get_questionnaire(session, qid, for_update=True)
+    if isinstance(definition, dict) and definition.get("id", qid) != qid:
+        raise Unprocessable(
+            "definition.invalid",
+            "The definition's id differs from the questionnaire's.",
+            errors=[
+                {
+                    "path": "id",
+                    "code": "definition.id_mismatch",
+                    "message": f"the id is {qid!r} and cannot change",
+                }
+            ],
+        )
+    data = _checked(definition)
+    questionnaire.draft = data
+    questionnaire.draft_hash = content_hash(data)
+    questionnaire.updated_at = utcnow()
+    questionnaire.updated_by = user.id if user else None
+    session.flush()
+    return questionnaire
+
+
+def latest_version(session: Session, questionnaire: Questionnaire) -> QuestionnaireVersion | None:
+    if questionnaire.latest_version == 0:
+        return None
+    return get_version(session, questionnaire.id, questionnaire.latest_version)
+
+
+def publish(session: Session, qid: str, user: User | None) -> QuestionnaireVersion:
+    """Publish the draft as the next immutable version; an unchanged draft is refused."""
+    questionnaire = get_questionnaire(session, qid, for_update=True)
+    current = latest_version(session, questionnaire)
+    if current is not None and current.content_hash == questionnaire.draft_hash:
+        raise Conflict(
+            "questionnaire.unchanged",
+            f"The draft is identical to version {current.version}; edit it before publishing.",
+        )
+    # drafts are checked on save, but the checker may have grown stricter since
+    _checked(questionnaire.draft)
+    version = QuestionnaireVersion(
+        questionnaire_id=qid,
+        version=questionnaire.latest_version + 1,
+        definition=questionnaire.draft,
+        content_hash=questionnaire.draft_hash,
+        published_by=user.id if user else None,
+    )
+    session.add(version)
+    questionnaire.latest_version = version.version
+    session.flush()
+    return version
+
+
+def list_versions(session: Session, qid: str) -> Sequence[QuestionnaireVersion]:
+    get_questionnaire(session, qid)
+    return session.scalars(
+        select(QuestionnaireVersion)
+        .where(QuestionnaireVersion.questionnaire_id == qid)
+        .order_by(QuestionnaireVersion.version)
+    ).all()
+
+
+def get_version(session: Session, qid: str, version: int) -> QuestionnaireVersion:
+    found = session.scalar(
+        select(QuestionnaireVersion).where(
+            QuestionnaireVersion.questionnaire_id == qid,
+            QuestionnaireVersion.version == version,
+        )
+    )
+    if found is None:
+        get_questionnaire(session, qid)
+        raise NotFound(
+            "questionnaire.version_not_found", f"Questionnaire {qid!r} has no version {version}."
+        )
+    return found
+
+
+def set_status(
+    session: Session, qid: str, status: QuestionnaireStatus, user: User | None
+) -> Questionnaire:
+    """Close (stop accepting responses) or reopen a questionnaire; idempotent."""
+    questionnaire = get_questionnaire(session, qid, for_update=True)
+    if questionnaire.status != status.value:
+        questionnaire.status = status.value
+        questionnaire.updated_at = utcnow()
+        questionnaire.updated_by = user.id if user else None
+        session.flush()
+    return questionnaire
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What loading one definition file did."""
+
+    path: Path
+    qid: str
+    action: str  # "created", "published", "unchanged"
+    version: int
+
+
+def load_file(session: Session, path: Path, user: User | None = None) -> LoadOutcome:
+    """Create or update the questionnaire in `path`, publishing only when its content changed."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Unprocessable(
+            "definition.unreadable", f"{path}: not a readable JSON file ({exc})."
+        ) from exc
+    data = _checked(data)
+    qid = data["id"]
+    existing = session.get(Questionnaire, qid)
+    if existing is None:
+        create_questionnaire(session, data, user)
+        version = publish(session, qid, user)
+        return LoadOutcome(path, qid, "created", version.version)
+    current = latest_version(session, existing)
+    if current is not None and current.content_hash == content_hash(data):
+        return LoadOutcome(path, qid, "unchanged", current.version)
+    update_draft(session, qid, data, user)
+    version = publish(session, qid, user)
+    return LoadOutcome(path, qid, "published", version.version)
+
+
+def definition_files(path: Path) -> list[Path]:
+    """The *.json definitions in a folder (sorted), or the file itself."""
+    if path.is_dir():
+        return sorted(p for p in path.glob("*.json") if p.is_file())
+    return [path]

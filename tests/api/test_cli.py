@@ -1,0 +1,91 @@
+"""The survey-service command: migrate, load questionnaires, create users, ensure an admin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+
+from survey_service.cli import main
+from tests.conftest import REFERENCE, minimal_definition
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("SURVEY_DATABASE_URL", database_url)
+    monkeypatch.setenv("SURVEY_ENV", "test")
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Any:
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_migrate_is_idempotent(cli: Any, app: Any) -> None:
+    result = cli("migrate")
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+
+
+def test_create_user_prints_the_token_last(cli: Any, client: FlaskClient) -> None:
+    result = cli("create-user", "dilnoza", "--role", "enumerator", "--country", "UZ")
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    me = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.get_json()["countries"] == ["UZ"]
+    bad = cli("create-user", "x", "--role", "emperor")
+    assert bad.exit_code == 1 and "user.invalid_role" in bad.output
+    dup = cli("create-user", "dilnoza", "--role", "enumerator")
+    assert dup.exit_code == 1 and "user.exists" in dup.output
+
+
+def test_ensure_admin_only_once(cli: Any, client: FlaskClient) -> None:
+    first = cli("ensure-admin")
+    token = first.output.strip().splitlines()[-1]
+    assert (
+        client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).get_json()[
+            "role"
+        ]
+        == "admin"
+    )
+    second = cli("ensure-admin")
+    assert "exists already" in second.output and token not in second.output
+
+
+def test_load_questionnaires_publishes_only_changes(
+    cli: Any, client: FlaskClient, admin: dict, tmp_path: Path
+) -> None:
+    path = tmp_path / "pilot.json"
+    path.write_text(json.dumps(minimal_definition()), encoding="utf-8")
+    assert "flood-pilot: created (version 1)" in cli("load-questionnaires", str(path)).output
+    assert "flood-pilot: unchanged (version 1)" in cli("load-questionnaires", str(tmp_path)).output
+    changed = minimal_definition()
+    changed["title"]["en"] = "Flood pilot 2"
+    path.write_text(json.dumps(changed), encoding="utf-8")
+    assert "flood-pilot: published (version 2)" in cli("load-questionnaires", str(path)).output
+    versions = client.get("/api/v1/questionnaires/flood-pilot/versions", headers=admin)
+    assert [v["version"] for v in versions.get_json()] == [1, 2]
+
+
+def test_load_reports_a_broken_definition(cli: Any, tmp_path: Path) -> None:
+    broken = minimal_definition()
+    broken["questions"][0]["choices"] = "missing"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    result = cli("load-questionnaires", str(path))
+    assert result.exit_code == 1
+    assert "questions[0].choices: definition.unknown_choice_list" in result.output
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    assert "definition.unreadable" in cli("load-questionnaires", str(path)).output
+
+
+def test_shipped_questionnaires_load(cli: Any) -> None:
+    result = cli("load-questionnaires")
+    assert result.exit_code == 0, result.output
+    assert "climate-migration-household: created (version 1)" in result.output
+    assert REFERENCE.is_file()

@@ -1,0 +1,253 @@
+"""Researchers create, edit, publish, close and reopen questionnaires over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from tests.conftest import minimal_definition
+
+BASE = "/api/v1/questionnaires"
+
+
+def create(client: FlaskClient, headers: dict[str, str], definition: dict[str, Any]) -> Any:
+    return client.post(BASE, json=definition, headers=headers)
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body: dict[str, Any] = response.get_json()
+    assert body["code"] == code
+    assert body["status"] == status
+    assert body["type"] == f"urn:survey-service:problem:{code}"
+    assert body["title"] and body["detail"]
+    return body
+
+
+def test_create_returns_a_draft_with_location(client: FlaskClient, researcher: dict) -> None:
+    response = create(client, researcher, minimal_definition())
+    assert response.status_code == 201
+    assert response.headers["Location"] == f"{BASE}/flood-pilot"
+    body = response.get_json()
+    assert body["id"] == "flood-pilot"
+    assert body["status"] == "open"
+    assert body["latest_version"] == 0
+    assert body["draft_changed"] is True
+    assert body["versions"] == []
+    assert body["draft"]["title"]["ru"] == "Пилот: наводнения"
+
+
+def test_list_and_fetch(client: FlaskClient, researcher: dict, make_user: Any) -> None:
+    create(client, researcher, minimal_definition("flood-pilot"))
+    create(client, researcher, minimal_definition("drought-pilot"))
+    enumerator = make_user("enumerator")
+    listing = client.get(BASE, headers=enumerator)
+    assert listing.status_code == 200
+    assert [q["id"] for q in listing.get_json()] == ["drought-pilot", "flood-pilot"]
+    one = client.get(f"{BASE}/drought-pilot", headers=enumerator)
+    assert one.status_code == 200
+    assert one.get_json()["title"] == {"en": "Flood pilot", "ru": "Пилот: наводнения"}
+    draft = client.get(f"{BASE}/drought-pilot/draft", headers=enumerator)
+    assert draft.get_json() == minimal_definition("drought-pilot")
+
+
+def test_unknown_questionnaire_is_404(client: FlaskClient, admin: dict) -> None:
+    for url in (f"{BASE}/nope", f"{BASE}/nope/versions", f"{BASE}/nope/versions/1"):
+        assert_problem(client.get(url, headers=admin), 404, "questionnaire.not_found")
+    assert_problem(
+        client.post(f"{BASE}/nope/publish", headers=admin), 404, "questionnaire.not_found"
+    )
+
+
+def test_creating_twice_conflicts(client: FlaskClient, researcher: dict) -> None:
+    create(client, researcher, minimal_definition())
+    assert_problem(create(client, researcher, minimal_definition()), 409, "questionnaire.exists")
+
+
+def test_publish_edit_publish_and_versions_stay_readable(
+    client: FlaskClient, researcher: dict
+) -> None:
+    create(client, researcher, minimal_definition())
+    first = client.post(f"{BASE}/flood-pilot/publish", headers=researcher)
+    assert first.status_code == 201
+    assert first.headers["Location"] == f"{BASE}/flood-pilot/versions/1"
+    assert first.get_json()["version"] == 1
+    assert len(first.get_json()["content_hash"]) == 64
+
+    assert_problem(
+        client.post(f"{BASE}/flood-pilot/publish", headers=researcher),
+        409,
+        "questionnaire.unchanged",
+    )
+
+    edited = minimal_definition()
+    edited["title"]["en"] = "Flood pilot, second wave"
+    put = client.put(f"{BASE}/flood-pilot/draft", json=edited, headers=researcher)
+    assert put.status_code == 200
+    assert put.get_json()["draft_changed"] is True
+    second = client.post(f"{BASE}/flood-pilot/publish", headers=researcher)
+    assert second.get_json()["version"] == 2
+
+    versions = client.get(f"{BASE}/flood-pilot/versions", headers=researcher).get_json()
+    assert [v["version"] for v in versions] == [1, 2]
+    assert versions[0]["content_hash"] != versions[1]["content_hash"]
+    v1 = client.get(f"{BASE}/flood-pilot/versions/1", headers=researcher).get_json()
+    assert v1["definition"]["title"]["en"] == "Flood pilot"
+    v2 = client.get(f"{BASE}/flood-pilot/versions/2", headers=researcher).get_json()
+    assert v2["definition"]["title"]["en"] == "Flood pilot, second wave"
+    detail = client.get(f"{BASE}/flood-pilot", headers=researcher).get_json()
+    assert detail["latest_version"] == 2 and detail["draft_changed"] is False
+    assert_problem(
+        client.get(f"{BASE}/flood-pilot/versions/3", headers=researcher),
+        404,
+        "questionnaire.version_not_found",
+    )
+
+
+def test_draft_edits_do_not_touch_published_versions(client: FlaskClient, researcher: dict) -> None:
+    create(client, researcher, minimal_definition())
+    client.post(f"{BASE}/flood-pilot/publish", headers=researcher)
+    edited = minimal_definition()
+    edited["questions"][1]["label"]["en"] = "Cluster number"
+    client.put(f"{BASE}/flood-pilot/draft", json=edited, headers=researcher)
+    v1 = client.get(f"{BASE}/flood-pilot/versions/1", headers=researcher).get_json()
+    assert v1["definition"]["questions"][1]["label"]["en"] == "Cluster"
+
+
+def test_draft_id_cannot_change(client: FlaskClient, researcher: dict) -> None:
+    create(client, researcher, minimal_definition())
+    body = assert_problem(
+        client.put(
+            f"{BASE}/flood-pilot/draft", json=minimal_definition("other-id"), headers=researcher
+        ),
+        422,
+        "definition.invalid",
+    )
+    assert body["errors"][0]["path"] == "id"
+
+
+def test_close_and_reopen(client: FlaskClient, researcher: dict) -> None:
+    create(client, researcher, minimal_definition())
+    closed = client.post(f"{BASE}/flood-pilot/close", headers=researcher)
+    assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
+    again = client.post(f"{BASE}/flood-pilot/close", headers=researcher)
+    assert again.get_json()["status"] == "closed"
+    opened = client.post(f"{BASE}/flood-pilot/open", headers=researcher)
+    assert opened.get_json()["status"] == "open"
+
+
+def test_invalid_definition_lists_every_problem_and_stores_nothing(
+    client: FlaskClient, researcher: dict
+) -> None:
+    bad = minimal_definition()
+    bad["questions"].append({"name": "cluster", "type": "text", "label": {"en": "Again"}})
+    bad["questions"][3]["relevant"] = "${flooded} = 'yes' and ${nowhere} > 1"
+    bad["questions"][4]["constraint"] = ". >= 1 and"
+    bad["questions"][0]["choices"] = "no_such_list"
+    bad["questions"].append({"name": "x", "type": "calculate", "calculation": "${y} + 1"})
+    bad["questions"].append({"name": "y", "type": "calculate", "calculation": "${x} * 2"})
+    bad["questions"].append(
+        {"name": "z", "type": "integer", "label": {"en": "Z"}, "constraint": "eval(.)"}
+    )
+    bad["tags"]["hazard_type"] = "cluster"
+    bad["design"]["weight"] = "missing_weight"
+    response = create(client, researcher, bad)
+    body = assert_problem(response, 422, "definition.invalid")
+    found = {(e["path"], e["code"]) for e in body["errors"]}
+    assert {
+        ("questions[7].name", "definition.duplicate_name"),
+        ("questions[3].relevant", "definition.unknown_reference"),
+        ("questions[4].constraint", "definition.expression_syntax"),
+        ("questions[0].choices", "definition.unknown_choice_list"),
+        ("questions[8].calculation", "definition.calculation_cycle"),
+        ("questions[10].constraint", "definition.unknown_function"),
+        ("tags.hazard_type", "definition.invalid_binding"),
+        ("design.weight", "definition.invalid_binding"),
+    } <= found, found
+    assert all(e["message"] for e in body["errors"])
+    listing = client.get(BASE, headers=researcher).get_json()
+    assert listing == []
+
+
+def test_schema_problems_have_paths(client: FlaskClient, researcher: dict) -> None:
+    bad = minimal_definition()
+    del bad["title"]
+    bad["questions"][1]["type"] = "barcode"
+    bad["questions"][2]["colour"] = "red"
+    bad["id"] = "Not A Slug"
+    body = assert_problem(create(client, researcher, bad), 422, "definition.invalid")
+    paths = {e["path"] for e in body["errors"] if e["code"] == "definition.schema"}
+    assert {"title", "questions[1].type", "questions[2].colour", "id"} <= paths
+
+
+def test_tag_must_be_a_select_outside_repeats(client: FlaskClient, researcher: dict) -> None:
+    bad = minimal_definition()
+    bad["tags"]["admin1"] = "sex"  # inside the members repeat
+    bad["tags"]["displacement_status"] = "hh_size"  # an integer
+    body = assert_problem(create(client, researcher, bad), 422, "definition.invalid")
+    messages = {e["path"]: e["message"] for e in body["errors"]}
+    assert "inside the repeat" in messages["tags.admin1"]
+    assert "integer" in messages["tags.displacement_status"]
+
+
+def test_tag_choices_must_be_codes(client: FlaskClient, researcher: dict) -> None:
+    bad = minimal_definition()
+    bad["choice_lists"]["countries"].append({"name": "Kyrgyzstan", "label": {"en": "K"}})
+    body = assert_problem(create(client, researcher, bad), 422, "definition.invalid")
+    assert body["errors"][0]["path"] == "tags.country"
+    assert "'Kyrgyzstan'" in body["errors"][0]["message"]
+
+
+def test_translations_need_the_default_language(client: FlaskClient, researcher: dict) -> None:
+    bad = minimal_definition()
+    bad["questions"][1]["label"] = {"ru": "Кластер"}
+    bad["questions"][2]["label"] = {"en": "Flooded?", "de": "Überflutet?"}
+    body = assert_problem(create(client, researcher, bad), 422, "definition.invalid")
+    found = {(e["path"], e["code"]) for e in body["errors"]}
+    assert ("questions[1].label", "definition.missing_translation") in found
+    assert ("questions[2].label.de", "definition.missing_translation") in found
+
+
+def test_bad_bodies(client: FlaskClient, researcher: dict) -> None:
+    not_json = client.post(
+        BASE, data="{nope", headers={**researcher, "Content-Type": "application/json"}
+    )
+    assert_problem(not_json, 400, "request.invalid_json")
+    text = client.post(BASE, data="hello", headers={**researcher, "Content-Type": "text/plain"})
+    assert_problem(text, 415, "request.unsupported_media_type")
+    array = client.post(BASE, json=[1, 2], headers=researcher)
+    assert_problem(array, 422, "definition.invalid")
+
+
+def test_roles_and_authentication(client: FlaskClient, make_user: Any) -> None:
+    assert_problem(client.get(BASE), 401, "auth.required")
+    assert client.get(BASE).headers["WWW-Authenticate"].startswith("Bearer")
+    assert_problem(
+        client.get(BASE, headers={"Authorization": "Bearer sst_nope"}), 401, "auth.invalid_token"
+    )
+    assert_problem(
+        client.get(BASE, headers={"Authorization": "Token abc"}), 401, "auth.unsupported_scheme"
+    )
+    for role in ("enumerator", "supervisor", "statistician"):
+        headers = make_user(role)
+        assert_problem(create(client, headers, minimal_definition()), 403, "auth.forbidden")
+    researcher = make_user("researcher")
+    create(client, researcher, minimal_definition())
+    enumerator = make_user("enumerator")
+    for path in ("publish", "close", "open"):
+        assert_problem(
+            client.post(f"{BASE}/flood-pilot/{path}", headers=enumerator), 403, "auth.forbidden"
+        )
+    put = client.put(f"{BASE}/flood-pilot/draft", json=minimal_definition(), headers=enumerator)
+    assert_problem(put, 403, "auth.forbidden")
+
+
+def test_reference_questionnaire_is_accepted(
+    client: FlaskClient, researcher: dict, reference_definition: dict
+) -> None:
+    response = create(client, researcher, reference_definition)
+    assert response.status_code == 201, response.get_json()
+    published = client.post(f"{BASE}/{reference_definition['id']}/publish", headers=researcher)
+    assert published.status_code == 201

@@ -1,0 +1,141 @@
+"""Admins manage accounts; every user manages their own tokens; secrets are shown once."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from tests.api.test_questionnaires import assert_problem
+
+
+def test_admin_creates_a_user_whose_token_works(client: FlaskClient, admin: dict) -> None:
+    response = client.post(
+        "/api/v1/users",
+        json={"name": "aigul", "role": "enumerator", "countries": ["kg", "TJ"]},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["countries"] == ["KG", "TJ"]
+    assert body["role"] == "enumerator"
+    assert body["token"].startswith("sst_")
+    assert response.headers["Location"] == f"/api/v1/users/{body['id']}"
+    me = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200
+    assert me.get_json()["name"] == "aigul"
+    assert "token" not in me.get_json()["tokens"][0]
+    listing = client.get("/api/v1/users", headers=admin).get_json()
+    assert "aigul" in [u["name"] for u in listing]
+
+
+def test_user_validation(client: FlaskClient, admin: dict) -> None:
+    missing = client.post("/api/v1/users", json={"name": "x"}, headers=admin)
+    body = assert_problem(missing, 422, "request.invalid")
+    assert {e["path"] for e in body["errors"]} == {"role"}
+    bad_role = client.post("/api/v1/users", json={"name": "x", "role": "king"}, headers=admin)
+    assert assert_problem(bad_role, 422, "request.invalid")["errors"][0]["path"] == "role"
+    bad_country = client.post(
+        "/api/v1/users",
+        json={"name": "x", "role": "enumerator", "countries": ["XX"]},
+        headers=admin,
+    )
+    body = assert_problem(bad_country, 422, "user.invalid")
+    assert body["errors"][0]["path"] == "countries[0]"
+    client.post("/api/v1/users", json={"name": "dup", "role": "researcher"}, headers=admin)
+    again = client.post("/api/v1/users", json={"name": "dup", "role": "researcher"}, headers=admin)
+    assert_problem(again, 409, "user.exists")
+
+
+def test_only_admins_manage_users(client: FlaskClient, make_user: Any) -> None:
+    researcher = make_user("researcher")
+    assert_problem(client.get("/api/v1/users", headers=researcher), 403, "auth.forbidden")
+    created = client.post("/api/v1/users", json={"name": "x", "role": "admin"}, headers=researcher)
+    assert_problem(created, 403, "auth.forbidden")
+
+
+def test_tokens_issue_list_revoke(client: FlaskClient, make_user: Any) -> None:
+    user = make_user("enumerator")
+    uid = user["id"]
+    headers = {"Authorization": user["Authorization"]}
+    issued = client.post(f"/api/v1/users/{uid}/tokens", json={"label": "tablet 7"}, headers=headers)
+    assert issued.status_code == 201
+    new = issued.get_json()
+    assert new["label"] == "tablet 7" and new["token"].startswith(new["prefix"])
+    tokens = client.get(f"/api/v1/users/{uid}/tokens", headers=headers).get_json()
+    assert len(tokens) == 2 and all("token" not in t for t in tokens)
+    revoke = client.delete(f"/api/v1/users/{uid}/tokens/{new['id']}", headers=headers)
+    assert revoke.status_code == 204
+    dead = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {new['token']}"})
+    assert_problem(dead, 401, "auth.invalid_token")
+    # the first token still works
+    assert client.get("/api/v1/users/me", headers=headers).status_code == 200
+
+
+def test_users_cannot_touch_others_tokens(client: FlaskClient, make_user: Any) -> None:
+    alice, bob = make_user("enumerator"), make_user("enumerator")
+    response = client.get(
+        f"/api/v1/users/{bob['id']}/tokens", headers={"Authorization": alice["Authorization"]}
+    )
+    assert_problem(response, 403, "auth.forbidden")
+    missing = client.delete(
+        f"/api/v1/users/{alice['id']}/tokens/999999",
+        headers={"Authorization": alice["Authorization"]},
+    )
+    assert_problem(missing, 404, "token.not_found")
+
+
+def test_deactivated_user_is_locked_out(client: FlaskClient, admin: dict, make_user: Any) -> None:
+    user = make_user("enumerator")
+    patched = client.patch(f"/api/v1/users/{user['id']}", json={"active": False}, headers=admin)
+    assert patched.status_code == 200 and patched.get_json()["active"] is False
+    response = client.get("/api/v1/users/me", headers={"Authorization": user["Authorization"]})
+    assert_problem(response, 401, "auth.invalid_token")
+
+
+def test_admin_changes_role_and_countries(client: FlaskClient, admin: dict, make_user: Any) -> None:
+    user = make_user("enumerator")
+    patched = client.patch(
+        f"/api/v1/users/{user['id']}",
+        json={"role": "supervisor", "countries": ["UZ"]},
+        headers=admin,
+    )
+    assert patched.get_json()["role"] == "supervisor"
+    assert patched.get_json()["countries"] == ["UZ"]
+    assert_problem(client.get("/api/v1/users/99999", headers=admin), 404, "user.not_found")
+
+
+def test_basic_auth_with_password_or_token(client: FlaskClient, make_user: Any) -> None:
+    user = make_user("enumerator", password="correct horse battery")
+    secret = user["Authorization"].removeprefix("Bearer ")
+
+    def basic(name: str, password: str) -> dict[str, str]:
+        raw = base64.b64encode(f"{name}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {raw}"}
+
+    assert (
+        client.get(
+            "/api/v1/users/me", headers=basic(user["name"], "correct horse battery")
+        ).status_code
+        == 200
+    )
+    assert client.get("/api/v1/users/me", headers=basic(user["name"], secret)).status_code == 200
+    wrong = client.get("/api/v1/users/me", headers=basic(user["name"], "wrong password!"))
+    assert_problem(wrong, 401, "auth.invalid_credentials")
+    garbled = client.get("/api/v1/users/me", headers={"Authorization": "Basic %%%"})
+    assert_problem(garbled, 401, "auth.malformed")
+
+
+def test_tokens_are_stored_only_as_hashes(app: Any, make_user: Any) -> None:
+    from sqlalchemy import select
+
+    from survey_service.models import ApiToken, User
+
+    user = make_user("researcher", password="a long enough password")
+    secret = user["Authorization"].removeprefix("Bearer ")
+    with app.extensions["survey"]["sessions"]() as session:
+        stored = session.scalars(select(ApiToken.token_hash)).all()
+        assert secret not in stored and all(len(h) == 64 for h in stored)
+        password_hash = session.scalar(select(User.password_hash).where(User.name == user["name"]))
+        assert password_hash.startswith("$argon2id$")

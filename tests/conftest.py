@@ -1,0 +1,204 @@
+"""Fixtures: the database of SURVEY_TEST_DATABASE_URL (default SQLite), built by migrations."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from survey_service import create_app
+from survey_service.cli import run_migrations
+from survey_service.db import Base
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "questionnaires" / "climate-migration-household.json"
+
+
+def _database_url(tmp_dir: Path) -> str:
+    return os.environ.get("SURVEY_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get("SURVEY_TEST_DATABASE_URL") or "sqlite (temporary file)"
+    return f"database: {url}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = _database_url(tmp_path_factory.mktemp("db"))
+    if url.startswith("postgresql"):
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    run_migrations(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    flask_app = create_app({"env": "test", "database_url": database_url})
+    yield flask_app
+    flask_app.extensions["survey"]["engine"].dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table after each test that touched the database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    engine = app.extensions["survey"]["engine"]
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    factory = app.extensions["survey"]["sessions"]
+    with factory() as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., dict[str, str]]:
+    """Create a user directly; returns its name and the Authorization header for its token."""
+    from survey_service.services.accounts import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(
+        role: str = "admin",
+        countries: tuple[str, ...] = (),
+        name: str | None = None,
+        password: str | None = None,
+    ) -> dict[str, str]:
+        factory = app.extensions["survey"]["sessions"]
+        with factory() as db_session:
+            user, secret = create_user(
+                db_session, name or f"{role}{next(counter)}", role, countries, password
+            )
+            db_session.commit()
+            return {"Authorization": f"Bearer {secret}", "name": user.name, "id": str(user.id)}
+
+    return make
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return {"Authorization": make_user("admin")["Authorization"]}
+
+
+@pytest.fixture
+def researcher(make_user: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return {"Authorization": make_user("researcher")["Authorization"]}
+
+
+@pytest.fixture(scope="session")
+def reference_definition() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    return data
+
+
+def minimal_definition(qid: str = "flood-pilot", **changes: Any) -> dict[str, Any]:
+    """A small valid definition with a roster, a constraint, skip logic and tags."""
+    definition: dict[str, Any] = {
+        "id": qid,
+        "title": {"en": "Flood pilot", "ru": "Пилот: наводнения"},
+        "default_language": "en",
+        "languages": ["en", "ru"],
+        "choice_lists": {
+            "yes_no": [
+                {"name": "yes", "label": {"en": "Yes", "ru": "Да"}},
+                {"name": "no", "label": {"en": "No", "ru": "Нет"}},
+            ],
+            "countries": [
+                {"name": "KG", "label": {"en": "Kyrgyzstan", "ru": "Кыргызстан"}},
+                {"name": "TJ", "label": {"en": "Tajikistan", "ru": "Таджикистан"}},
+            ],
+            "sex": [
+                {"name": "F", "label": {"en": "Female", "ru": "Женский"}},
+                {"name": "M", "label": {"en": "Male", "ru": "Мужской"}},
+            ],
+        },
+        "questions": [
+            {
+                "name": "country",
+                "type": "select_one",
+                "choices": "countries",
+                "label": {"en": "Country", "ru": "Страна"},
+                "required": True,
+            },
+            {"name": "cluster", "type": "text", "label": {"en": "Cluster"}, "required": True},
+            {
+                "name": "flooded",
+                "type": "select_one",
+                "choices": "yes_no",
+                "label": {"en": "Flooded since 2015?"},
+            },
+            {
+                "name": "flood_year",
+                "type": "integer",
+                "label": {"en": "Year of the flood"},
+                "relevant": "${flooded} = 'yes'",
+                "constraint": ". >= 2015 and . <= 2026",
+                "constraint_message": {"en": "2015 to 2026", "ru": "С 2015 по 2026"},
+            },
+            {
+                "name": "hh_size",
+                "type": "integer",
+                "label": {"en": "Household size"},
+                "required": True,
+                "constraint": ". >= 1 and . < 30",
+            },
+            {
+                "name": "members",
+                "type": "repeat",
+                "label": {"en": "Members"},
+                "repeat_count": "${hh_size}",
+                "questions": [
+                    {"name": "sex", "type": "select_one", "choices": "sex", "label": {"en": "Sex"}},
+                    {
+                        "name": "age",
+                        "type": "integer",
+                        "label": {"en": "Age"},
+                        "constraint": ". >= 0 and . <= 120",
+                    },
+                ],
+            },
+            {"name": "n_members", "type": "calculate", "calculation": "count(${age})"},
+        ],
+        "tags": {"country": "country"},
+        "design": {"psu": "cluster"},
+    }
+    definition.update(changes)
+    return copy.deepcopy(definition)
+
+
+@pytest.fixture
+def definition_factory() -> Callable[..., dict[str, Any]]:
+    return minimal_definition

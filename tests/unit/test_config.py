@@ -1,0 +1,58 @@
+"""Settings come from config/<env>.toml, then SURVEY_* variables, then explicit overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from survey_service import create_app
+from survey_service.config import PROJECT_ROOT, ConfigError, load_settings
+
+
+def test_defaults_from_toml() -> None:
+    settings = load_settings(environ={})
+    assert settings.env == "default"
+    assert settings.port == 5000
+    assert settings.resolved_database_url() == f"sqlite:///{PROJECT_ROOT / 'var' / 'survey.db'}"
+
+
+def test_environment_wins_over_files() -> None:
+    settings = load_settings(
+        environ={"SURVEY_ENV": "test", "SURVEY_PORT": "8080", "SURVEY_MAX_BATCH_SIZE": "20"}
+    )
+    assert settings.env == "test"
+    assert settings.port == 8080
+    assert settings.max_batch_size == 20
+    assert settings.log_level == "WARNING"  # from config/test.toml
+
+
+def test_overrides_win_over_environment() -> None:
+    settings = load_settings({"port": 9000}, environ={"SURVEY_PORT": "8080"})
+    assert settings.port == 9000
+
+
+def test_bad_values_are_reported() -> None:
+    with pytest.raises(ConfigError, match="SURVEY_ENV"):
+        load_settings(environ={"SURVEY_ENV": "../etc"})
+    with pytest.raises(ConfigError, match="no configuration file"):
+        load_settings(environ={"SURVEY_ENV": "staging"})
+    with pytest.raises(ConfigError, match="port must be an integer"):
+        load_settings(environ={"SURVEY_PORT": "eighty"})
+    with pytest.raises(ConfigError, match="database_url is empty"):
+        load_settings(environ={"SURVEY_ENV": "production"})
+
+
+def test_unknown_keys_in_files_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "default.toml").write_text('databse_url = "x"\n')
+    with pytest.raises(ConfigError, match="databse_url"):
+        load_settings(environ={"SURVEY_CONFIG_DIR": str(tmp_path)})
+
+
+def test_the_factory_honours_its_config(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    app = create_app({"database_url": url, "max_content_length": 1234})
+    assert app.config["MAX_CONTENT_LENGTH"] == 1234
+    engine = app.extensions["survey"]["engine"]
+    engine.dispose()
+    assert str(engine.url) == url
