@@ -1,0 +1,1 @@
+"""Questionnaire definitions: the format, its JSON Schema and the checker (pure)."""
