@@ -1,0 +1,1 @@
+"""Performance measurements with same-run baselines; run all with `python -m benchmarks`."""
