@@ -1,0 +1,123 @@
+"""Generic messages of the response validator, in English and Russian (English is the fallback)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+__all__ = ["FALLBACK_LANGUAGE", "MESSAGES", "languages_of", "message"]
+
+FALLBACK_LANGUAGE: Final = "en"
+
+MESSAGES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
+    {
+        # --- structure
+        "unknown_field": {
+            "en": "Unknown field {name}: the questionnaire has no such question here.",
+            "ru": "Неизвестное поле {name}: в анкете здесь нет такого вопроса.",
+        },
+        "invalid_type": {
+            "en": "Invalid value: expected {expected}.",
+            "ru": "Недопустимое значение: ожидается {expected}.",
+        },
+        "note_answered": {
+            "en": "A note is never answered.",
+            "ru": "Примечание не требует ответа.",
+        },
+        "duplicate_choice": {
+            "en": "Invalid value: {value} is selected more than once.",
+            "ru": "Недопустимое значение: вариант {value} выбран более одного раза.",
+        },
+        "invalid_choice": {
+            "en": "{values} is not a choice of this question.",
+            "ru": "{values} — недопустимый вариант ответа на этот вопрос.",
+        },
+        "filtered_choice": {
+            "en": "{values} is not available given the earlier answers.",
+            "ru": "Вариант {values} недоступен с учётом предыдущих ответов.",
+        },
+        "invalid_geopoint": {
+            "en": (
+                "Coordinates out of range: latitude must be between -90 and 90, "
+                "longitude between -180 and 180, accuracy at least 0."
+            ),
+            "ru": (
+                "Координаты вне допустимого диапазона: широта от -90 до 90, "
+                "долгота от -180 до 180, точность не меньше 0."
+            ),
+        },
+        # --- logic
+        "not_relevant": {
+            "en": "This does not apply given the earlier answers and must not be answered.",
+            "ru": "Это не относится к данному случаю с учётом предыдущих ответов "
+            "и не должно заполняться.",
+        },
+        "required": {
+            "en": "This question requires an answer.",
+            "ru": "Ответ на этот вопрос обязателен.",
+        },
+        "constraint_failed": {
+            "en": "The value does not satisfy the constraint: {expression}",
+            "ru": "Значение не удовлетворяет условию: {expression}",
+        },
+        "repeat_count_mismatch": {
+            "en": "Expected {expected} entries, got {actual}.",
+            "ru": "Ожидалось записей: {expected}, получено: {actual}.",
+        },
+        "calculation_mismatch": {
+            "en": "The submitted value {client} differs from the computed value {server}; "
+            "the computed value is stored.",
+            "ru": "Переданное значение {client} отличается от вычисленного {server}; "
+            "сохранено вычисленное значение.",
+        },
+        "other_choice": {"en": "Other", "ru": "Другое"},
+        # --- what invalid_type expected
+        "expected_object": {"en": "an object", "ru": "объект"},
+        "expected_array": {"en": "an array of objects", "ru": "массив объектов"},
+        "expected_integer": {"en": "a whole number", "ru": "целое число"},
+        "expected_decimal": {"en": "a finite number", "ru": "конечное число"},
+        "expected_text": {"en": "a string", "ru": "строка"},
+        "expected_select_one": {
+            "en": "a choice name (a string)",
+            "ru": "имя варианта ответа (строка)",
+        },
+        "expected_select_multiple": {
+            "en": "an array of distinct choice names (strings)",
+            "ru": "массив различных имён вариантов ответа (строк)",
+        },
+        "expected_date": {"en": "a date YYYY-MM-DD", "ru": "дата в формате ГГГГ-ММ-ДД"},
+        "expected_datetime": {
+            "en": "an ISO 8601 date-time with a UTC offset or Z, such as 2024-05-06T14:30:00+05:00",
+            "ru": "дата и время ISO 8601 со смещением от UTC или Z, "
+            "например 2024-05-06T14:30:00+05:00",
+        },
+        "expected_geopoint": {
+            "en": 'an object {"lat": number, "lon": number, "alt": number, "accuracy": number} '
+            "(alt and accuracy optional)",
+            "ru": 'объект {"lat": число, "lon": число, "alt": число, "accuracy": число} '
+            "(alt и accuracy необязательны)",
+        },
+    }
+)
+
+
+def languages_of(language: str | None) -> tuple[str, ...]:
+    """The language and its primary subtag (`uz-Cyrl` → `uz-Cyrl`, `uz`), most specific first."""
+    if not language:
+        return ()
+    base = language.split("-", 1)[0].split("_", 1)[0]
+    return (language, base) if base != language else (language,)
+
+
+def message(key: str, language: str | None = None, **params: object) -> str:
+    """The message `key` in `language` (or its primary subtag, else English), formatted."""
+    texts = MESSAGES[key]
+    text = None
+    for candidate in languages_of(language):
+        text = texts.get(candidate) or texts.get(candidate.lower())
+        if text is not None:
+            break
+    if text is None:
+        text = texts[FALLBACK_LANGUAGE]
+    return text.format(**params) if params else text
