@@ -142,7 +142,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             options: dict[str, Any] = {
                 "bind": bind,
                 "workers": workers or settings.workers,
-                "accesslog": "-",
+                "threads": settings.threads,
+                "worker_class": "gthread" if settings.threads > 1 else "sync",
+                "accesslog": settings.access_log or None,
                 "loglevel": settings.log_level.lower(),
                 "timeout": 120,
             }
@@ -157,3 +159,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     click.echo(f"serving on http://{bind}/api/v1 (docs: http://{bind}/api/v1/docs)")
     _Gunicorn().run()
     sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

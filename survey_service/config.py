@@ -25,6 +25,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 2
+    threads: int = 4
+    access_log: str = "-"
     log_level: str = "INFO"
     questionnaires_dir: str = "questionnaires"
     max_content_length: int = 10 * 1024 * 1024

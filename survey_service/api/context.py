@@ -13,11 +13,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from survey_service.api.problems import problem
+from survey_service.db import SQLITE_BEGIN
 from survey_service.errors import Forbidden, Unauthorized
 from survey_service.models import Role, User
 from survey_service.services import accounts
 
 F = TypeVar("F", bound=Callable[..., Any])
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def db_session() -> Session:
@@ -26,6 +28,9 @@ def db_session() -> Session:
     if session is None:
         factory = cast(sessionmaker[Session], current_app.extensions["survey"]["sessions"])
         session = factory()
+        if request.method not in _SAFE_METHODS:
+            # on SQLite, a writing request takes the write lock when its transaction begins
+            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
         g.db_session = session
     return session
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from survey_service.errors import ServiceError
@@ -132,6 +133,17 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         return _from_http_exception(exc)
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(exc: OperationalError) -> Response:
+        log.warning("database error on %s %s: %s", request.method, request.path, exc)
+        return problem(
+            503,
+            "database.unavailable",
+            "Service unavailable",
+            "The database did not answer; retry the request (submissions are idempotent).",
+            headers={"Retry-After": "5"},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

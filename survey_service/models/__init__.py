@@ -6,12 +6,17 @@ from survey_service.models.questionnaire import (
     QuestionnaireStatus,
     QuestionnaireVersion,
 )
+from survey_service.models.response import Response, ResponseRevision, ReviewEvent, ReviewState
 
 __all__ = [
     "ApiToken",
     "Questionnaire",
     "QuestionnaireStatus",
     "QuestionnaireVersion",
+    "Response",
+    "ResponseRevision",
+    "ReviewEvent",
+    "ReviewState",
     "Role",
     "User",
 ]

@@ -26,7 +26,8 @@ class Questionnaire(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default=QuestionnaireStatus.OPEN.value)
-    draft: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # large documents (100+ kB), loaded only when read: intake never needs them
+    draft: Mapped[dict[str, Any]] = mapped_column(JSONDocument, deferred=True)
     draft_hash: Mapped[str] = mapped_column(String(64))
     latest_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -50,7 +51,7 @@ class QuestionnaireVersion(Base):
         ForeignKey("questionnaires.id", ondelete="RESTRICT"), index=True
     )
     version: Mapped[int]
-    definition: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONDocument, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from survey_service import codes
@@ -28,7 +28,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "users.manage": frozenset({Role.ADMIN}),
     "responses.submit": frozenset({Role.ADMIN, Role.SUPERVISOR, Role.ENUMERATOR}),
     "responses.review": frozenset({Role.ADMIN, Role.SUPERVISOR}),
-    "responses.read": frozenset({Role.ADMIN, Role.SUPERVISOR, Role.RESEARCHER}),
+    # enumerators read only what they submitted (services.responses applies row rules)
+    "responses.read": frozenset({Role.ADMIN, Role.SUPERVISOR, Role.RESEARCHER, Role.ENUMERATOR}),
     "aggregates.read": frozenset(Role),
 }
 
@@ -171,17 +172,28 @@ def revoke_token(session: Session, token_id: int, user: User | None = None) -> A
     return token
 
 
+# every request authenticates: one round trip for the user and the token's state, built once
+_TOKEN_LOOKUP = (
+    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate_token(session: Session, secret: str) -> User | None:
     """The active user holding a live token with this secret, or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
-    if token is None or token.revoked_at is not None or not token.user.active:
+    found = session.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(secret)}).first()
+    if found is None:
+        return None
+    user, token_id, revoked_at, last_used_at = found
+    if revoked_at is not None or not user.active:
         return None
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
-        token.last_used_at = now
-    return token.user
+    if last_used_at is None or now - last_used_at > _LAST_USED_RESOLUTION:
+        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    return user
 
 
 def authenticate_password(session: Session, name: str, password: str) -> User | None:

@@ -1,0 +1,112 @@
+"""Responses: one row per household (current state, tags in indexed columns) and its history."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from survey_service.db import Base, JSONDocument, UTCDateTime, utcnow
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias, so it autoincrements) on SQLite
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ReviewState(enum.StrEnum):
+    """Where a response stands in supervisors' review."""
+
+    RECEIVED = "received"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    HAS_ISSUES = "has_issues"
+
+
+class Response(Base):
+    """The current revision of one household response, pinned to a questionnaire version.
+
+    Tags and design variables are columns (indexed) so that filters and aggregates
+    never parse JSON for them; every answer sits in `answers` (JSONB on PostgreSQL).
+    """
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        Index("ix_responses_questionnaire_id_id", "questionnaire_id", "id"),
+        Index("ix_responses_questionnaire_id_country", "questionnaire_id", "country"),
+        Index("ix_responses_questionnaire_id_received_at", "questionnaire_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(64), unique=True)
+    questionnaire_id: Mapped[str] = mapped_column(
+        ForeignKey("questionnaires.id", ondelete="RESTRICT")
+    )
+    version: Mapped[int]
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_versions.id", ondelete="RESTRICT"), index=True
+    )
+    revision: Mapped[int] = mapped_column(default=1)
+    # SHA-256 of the original submission's version and answers: a resend is recognised
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    country: Mapped[str | None] = mapped_column(String(8))
+    admin1: Mapped[str | None] = mapped_column(String(16), index=True)
+    hazard_type: Mapped[str | None] = mapped_column(String(16), index=True)
+    displacement_status: Mapped[str | None] = mapped_column(String(32), index=True)
+    weight: Mapped[float | None]
+    stratum: Mapped[str | None] = mapped_column(String(100))
+    psu: Mapped[str | None] = mapped_column(String(100))
+
+    review_state: Mapped[str] = mapped_column(
+        String(16), default=ReviewState.RECEIVED.value, index=True
+    )
+    language: Mapped[str | None] = mapped_column(String(16))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    warnings: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument, default=list)
+
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ResponseRevision(Base):
+    """The revisions of a revised response, the original submission first, with author and reason.
+
+    An unrevised response keeps its only revision in its own row: the first revision copies
+    the original here, so intake writes one row per household.
+    """
+
+    __tablename__ = "response_revisions"
+    __table_args__ = (UniqueConstraint("response_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="CASCADE"), index=True
+    )
+    revision: Mapped[int]
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    reason: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewEvent(Base):
+    """One change of a response's review state, kept forever."""
+
+    __tablename__ = "review_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="CASCADE"), index=True
+    )
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

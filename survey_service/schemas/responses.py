@@ -1,0 +1,133 @@
+"""Schemas for submitting, listing, revising and reviewing responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from survey_service.models import ReviewState
+
+_STATES = [s.value for s in ReviewState]
+
+
+class ResponseCreateSchema(Schema):
+    instance_id = fields.String(
+        required=True, metadata={"description": "A UUID chosen by the client ('uuid:' ok)."}
+    )
+    version = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "Questionnaire version; default: the latest published."},
+    )
+    language = fields.String(validate=validate.Length(max=16))
+    answers = fields.Dict(required=True, metadata={"description": "Nested by group and repeat."})
+    meta = fields.Dict(
+        load_default=dict,
+        metadata={"description": "device_id, started_at, ended_at (ISO 8601 with offset), ..."},
+    )
+
+
+class BatchCreateSchema(Schema):
+    responses = fields.List(
+        fields.Raw(), required=True, validate=validate.Length(min=1), metadata={"type": "array"}
+    )
+
+
+class BatchResultSchema(Schema):
+    instance_id = fields.String()
+    status = fields.Integer(metadata={"description": "201, 200, 403, 404, 409 or 422"})
+    code = fields.String(allow_none=True)
+    detail = fields.String(allow_none=True)
+    errors = fields.List(fields.Dict())
+
+
+class BatchResponseSchema(Schema):
+    results = fields.List(fields.Nested(BatchResultSchema))
+    summary = fields.Dict(metadata={"description": "How many items got each status."})
+
+
+_TAGS = ("country", "admin1", "hazard_type", "displacement_status")
+_DESIGN = ("weight", "stratum", "psu")
+
+
+def _pick(response: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """Named columns of a stored response (an ORM object, or a freshly inserted row)."""
+    if isinstance(response, dict):
+        return {name: response[name] for name in names}
+    return {name: getattr(response, name) for name in names}
+
+
+def _tags(response: Any) -> dict[str, Any]:
+    return _pick(response, _TAGS)
+
+
+def _design(response: Any) -> dict[str, Any]:
+    return _pick(response, _DESIGN)
+
+
+class ResponseSchema(Schema):
+    instance_id = fields.String()
+    questionnaire_id = fields.String()
+    version = fields.Integer()
+    revision = fields.Integer()
+    tags = fields.Function(_tags, metadata={"type": "object"})
+    design = fields.Function(_design, metadata={"type": "object"})
+    review_state = fields.String(metadata={"enum": _STATES})
+    language = fields.String(allow_none=True)
+    answers = fields.Dict()
+    meta = fields.Dict()
+    warnings = fields.List(fields.Dict())
+    collected_at = fields.DateTime(allow_none=True)
+    received_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    submitted_by = fields.Integer(allow_none=True)
+
+
+class ResponsePageSchema(Schema):
+    items = fields.List(fields.Nested(ResponseSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ResponseQuerySchema(Schema):
+    country = fields.String()
+    admin1 = fields.String()
+    hazard_type = fields.String()
+    displacement_status = fields.String()
+    review_state = fields.String(validate=validate.OneOf(_STATES))
+    version = fields.Integer(validate=validate.Range(min=1))
+    received_from = fields.AwareDateTime()
+    received_to = fields.AwareDateTime()
+    collected_from = fields.AwareDateTime()
+    collected_to = fields.AwareDateTime()
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    cursor = fields.String()
+
+
+class RevisionCreateSchema(Schema):
+    answers = fields.Dict(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    language = fields.String(validate=validate.Length(max=16))
+
+
+class RevisionSchema(Schema):
+    revision = fields.Integer()
+    version = fields.Integer()
+    content_hash = fields.String()
+    answers = fields.Dict()
+    reason = fields.String(allow_none=True)
+    author_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ReviewCreateSchema(Schema):
+    state = fields.String(required=True, validate=validate.OneOf(_STATES))
+    comment = fields.String(validate=validate.Length(max=5000))
+
+
+class ReviewEventSchema(Schema):
+    from_state = fields.String()
+    to_state = fields.String()
+    comment = fields.String(allow_none=True)
+    author_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()

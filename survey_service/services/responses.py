@@ -1,0 +1,605 @@
+"""Response intake and reading: validated, idempotent submissions, revisions and review."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from survey_service.db import utcnow
+from survey_service.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from survey_service.models import (
+    Questionnaire,
+    QuestionnaireStatus,
+    QuestionnaireVersion,
+    Response,
+    ResponseRevision,
+    ReviewEvent,
+    ReviewState,
+    Role,
+    User,
+)
+from survey_service.questionnaire.definition import content_hash, load_definition
+from survey_service.services.questionnaires import get_questionnaire
+from survey_service.validation.responses import ResponseValidator
+
+_validators: dict[int, ResponseValidator] = {}
+_validators_lock = threading.Lock()
+_VALIDATOR_CACHE_SIZE = 64
+
+
+def validator_for(session: Session, version_id: int) -> ResponseValidator:
+    """The compiled validator of a published version; versions are immutable, so it is cached."""
+    validator = _validators.get(version_id)
+    if validator is None:
+        definition = session.scalar(
+            select(QuestionnaireVersion.definition).where(QuestionnaireVersion.id == version_id)
+        )
+        validator = ResponseValidator(load_definition(definition))
+        with _validators_lock:
+            if len(_validators) >= _VALIDATOR_CACHE_SIZE:
+                _validators.pop(next(iter(_validators)))
+            _validators[version_id] = validator
+    return validator
+
+
+def normalize_instance_id(raw: Any) -> str:
+    """A client's instance id as a canonical UUID string ('uuid:' prefix, as OpenRosa has, ok)."""
+    if isinstance(raw, str):
+        text = raw.strip().removeprefix("uuid:")
+        try:
+            return str(uuid.UUID(text))
+        except ValueError:
+            pass
+    raise Unprocessable(
+        "response.invalid_instance_id",
+        "instance_id must be a UUID chosen by the client (optionally prefixed 'uuid:').",
+        errors=[
+            {
+                "path": "instance_id",
+                "code": "response.invalid_instance_id",
+                "message": f"{raw!r} is not a UUID",
+            }
+        ],
+    )
+
+
+def _parse_time(value: Any, path: str) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed.astimezone(UTC)
+    raise Unprocessable(
+        "response.invalid",
+        "The response is not valid.",
+        errors=[
+            {
+                "path": path,
+                "code": "response.invalid_type",
+                "message": "an ISO 8601 date-time with a UTC offset is expected",
+            }
+        ],
+    )
+
+
+# status and version ids only: definitions are read once per process (validator cache)
+_VERSIONS_LOOKUP = (
+    select(Questionnaire.status, QuestionnaireVersion.version, QuestionnaireVersion.id)
+    .outerjoin(QuestionnaireVersion, QuestionnaireVersion.questionnaire_id == Questionnaire.id)
+    .where(Questionnaire.id == bindparam("qid"))
+)
+_PG_COLUMNS = [c.name for c in Response.__table__.columns if c.name != "id"]
+_JSON_COLUMNS = frozenset({"answers", "meta", "warnings"})
+_PG_INSERT = (
+    f"INSERT INTO responses ({', '.join(_PG_COLUMNS)}) "  # noqa: S608 - model column names
+    f"VALUES ({', '.join(['%s'] * len(_PG_COLUMNS))}) "
+    "ON CONFLICT (instance_id) DO NOTHING RETURNING id, instance_id"
+)
+_INSERTS = {
+    dialect: insert_for(Response)
+    .on_conflict_do_nothing(index_elements=["instance_id"])
+    .returning(Response.id, Response.instance_id)
+    for dialect, insert_for in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+@dataclass
+class Submission:
+    """One response as a client sends it."""
+
+    instance_id: Any
+    answers: Any
+    version: int | None = None
+    language: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SubmitResult:
+    """What became of one submission: 201 stored, 200 already stored, or an error."""
+
+    instance_id: str
+    status: int
+    response: Response | dict[str, Any] | None = None  # a new one as its stored row
+    code: str | None = None
+    detail: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _can_submit_to(user: User, country: str | None) -> bool:
+    return not user.countries or (country is not None and country in user.countries)
+
+
+def _forbidden_country(user: User, country: str | None) -> dict[str, Any]:
+    return {
+        "path": "answers",
+        "code": "response.country_forbidden",
+        "message": f"{user.name!r} may submit for {', '.join(user.countries)}, "
+        f"not for {country or 'a response without a country'}",
+    }
+
+
+@dataclass
+class _Prepared:
+    index: int
+    instance_id: str
+    row: dict[str, Any]
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert responses, skipping instance ids stored meanwhile; returns instance_id → id."""
+    if not rows:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_postgresql(session, rows)
+    result = session.execute(_INSERTS["sqlite"], rows)
+    return {instance_id: row_id for row_id, instance_id in result.all()}
+
+
+def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    # psycopg's pipelined executemany: one parsed single-row statement, no round trip per row
+    # (a multi-row VALUES statement of 500 rows is parsed anew by psycopg on every call)
+    driver = session.connection().connection.driver_connection
+    params = [
+        tuple(Jsonb(row[c]) if c in _JSON_COLUMNS else row[c] for c in _PG_COLUMNS) for row in rows
+    ]
+    inserted: dict[str, int] = {}
+    with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
+        cursor.executemany(_PG_INSERT, params, returning=True)
+        while True:
+            found = cursor.fetchone()
+            if found is not None:
+                inserted[found[1]] = found[0]
+            if not cursor.nextset():
+                break
+    return inserted
+
+
+def _existing(session: Session, instance_ids: Sequence[str]) -> dict[str, Response]:
+    if not instance_ids:
+        return {}
+    found = session.scalars(select(Response).where(Response.instance_id.in_(instance_ids)))
+    return {r.instance_id: r for r in found}
+
+
+def submit_responses(
+    session: Session,
+    qid: str,
+    submissions: Sequence[Submission],
+    user: User,
+    *,
+    now: datetime | None = None,
+) -> list[SubmitResult]:
+    """Validate and store each submission on its own; identical resends are not stored again.
+
+    Every item gets a result in request order. A good household is never held back by a
+    bad one; nothing of a rejected one is stored.
+    """
+    now = now or utcnow()
+    rows = session.execute(_VERSIONS_LOOKUP, {"qid": qid}).all()
+    if not rows:
+        raise NotFound("questionnaire.not_found", f"No questionnaire {qid!r}.")
+    status = rows[0][0]
+    versions = {number: _VersionRef(version_id, number) for _, number, version_id in rows if number}
+    if status == QuestionnaireStatus.CLOSED.value:
+        raise Conflict("questionnaire.closed", f"Questionnaire {qid!r} accepts no responses.")
+    if not versions:
+        raise Conflict("questionnaire.unpublished", f"Questionnaire {qid!r} has no version yet.")
+    results: list[SubmitResult | None] = [None] * len(submissions)
+    prepared: dict[str, _Prepared] = {}
+    latest = max(versions)
+    for index, submission in enumerate(submissions):
+        outcome = _prepare(session, submission, qid, latest, versions, user, now)
+        if isinstance(outcome, SubmitResult):
+            results[index] = outcome
+            continue
+        outcome.index = index
+        twin = prepared.get(outcome.instance_id)
+        if twin is not None:  # the same instance twice in one batch
+            same = twin.row["content_hash"] == outcome.row["content_hash"]
+            results[index] = (
+                SubmitResult(outcome.instance_id, 200) if same else _conflict(outcome.instance_id)
+            )
+            continue
+        prepared[outcome.instance_id] = outcome
+
+    # new instances are the common case: insert first, read back only what was there
+    inserted = _insert_ignoring_duplicates(session, [p.row for p in prepared.values()])
+    stored = _existing(session, [key for key in prepared if key not in inserted])
+    for item in prepared.values():
+        if item.instance_id in inserted:
+            record = {"id": inserted[item.instance_id], **item.row}
+            results[item.index] = SubmitResult(item.instance_id, 201, record)
+            continue
+        existing = stored[item.instance_id]
+        results[item.index] = (
+            SubmitResult(item.instance_id, 200, existing)
+            if existing.content_hash == item.row["content_hash"]
+            else _conflict(item.instance_id)
+        )
+    return [r for r in results if r is not None]
+
+
+def _conflict(instance_id: str) -> SubmitResult:
+    return SubmitResult(
+        instance_id,
+        409,
+        code="response.conflict",
+        detail=f"A different response with instance_id {instance_id} is stored already; "
+        "choose a new instance_id, or revise it with PUT /api/v1/responses/{instance_id}.",
+    )
+
+
+@dataclass(frozen=True)
+class _VersionRef:
+    id: int
+    version: int
+
+
+def _prepare(
+    session: Session,
+    submission: Submission,
+    qid: str,
+    latest: int,
+    versions: Mapping[int, _VersionRef],
+    user: User,
+    now: datetime,
+) -> _Prepared | SubmitResult:
+    raw_id = submission.instance_id
+    try:
+        instance_id = normalize_instance_id(raw_id)
+        number = submission.version or latest
+        version = versions.get(number)
+        if version is None:
+            return SubmitResult(
+                instance_id,
+                404,
+                code="questionnaire.version_not_found",
+                detail=f"Questionnaire {qid!r} has no version {number}.",
+            )
+        meta = dict(submission.meta or {})
+        started = _parse_time(meta.get("started_at"), "meta.started_at")
+        ended = _parse_time(meta.get("ended_at"), "meta.ended_at")
+    except Unprocessable as exc:
+        return SubmitResult(
+            str(raw_id), 422, code=exc.code, detail=exc.detail, errors=exc.errors or []
+        )
+    validated = validator_for(session, version.id).validate(
+        submission.answers, language=submission.language, now=now
+    )
+    if not validated.ok:
+        return SubmitResult(
+            instance_id,
+            422,
+            code="response.invalid",
+            detail=f"{len(validated.errors)} answer(s) failed validation; nothing was stored.",
+            errors=[e.as_dict() for e in validated.errors],
+        )
+    country = validated.tags.get("country")
+    if not _can_submit_to(user, country):
+        return SubmitResult(
+            instance_id,
+            403,
+            code="response.country_forbidden",
+            detail="The response's country is outside the countries of this account.",
+            errors=[_forbidden_country(user, country)],
+        )
+    row = {
+        "instance_id": instance_id,
+        "questionnaire_id": qid,
+        "version": version.version,
+        "version_id": version.id,
+        "revision": 1,
+        "content_hash": content_hash({"version": version.version, "answers": submission.answers}),
+        "country": country,
+        "admin1": validated.tags.get("admin1"),
+        "hazard_type": validated.tags.get("hazard_type"),
+        "displacement_status": validated.tags.get("displacement_status"),
+        "weight": validated.design.get("weight"),
+        "stratum": validated.design.get("stratum"),
+        "psu": validated.design.get("psu"),
+        "review_state": ReviewState.RECEIVED.value,
+        "language": submission.language,
+        "answers": validated.answers,
+        "meta": meta,
+        "warnings": [w.as_dict() for w in validated.warnings],
+        "collected_at": started or ended,
+        "received_at": now,
+        "updated_at": now,
+        "submitted_by": user.id,
+    }
+    return _Prepared(-1, instance_id, row)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def _visible_to(user: User) -> Callable[[Select[Any]], Select[Any]]:
+    """Row-level access: countries of the account; enumerators see their own submissions."""
+
+    def restrict(query: Select[Any]) -> Select[Any]:
+        if user.countries:
+            query = query.where(Response.country.in_(user.countries))
+        if user.role == Role.ENUMERATOR.value:
+            query = query.where(Response.submitted_by == user.id)
+        return query
+
+    return restrict
+
+
+def get_response(session: Session, instance_id: str, user: User) -> Response:
+    """A response the user may see; 404 otherwise (so its existence does not leak)."""
+    try:
+        key = normalize_instance_id(instance_id)
+    except Unprocessable:
+        key = None
+    query = _visible_to(user)(select(Response).where(Response.instance_id == key))
+    response: Response | None = session.scalar(query) if key else None
+    if response is None:
+        raise NotFound("response.not_found", f"No response {instance_id!r}.")
+    return response
+
+
+@dataclass(frozen=True)
+class ResponseFilter:
+    """Filters of a response listing; None means no filter."""
+
+    country: str | None = None
+    admin1: str | None = None
+    hazard_type: str | None = None
+    displacement_status: str | None = None
+    review_state: str | None = None
+    version: int | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    collected_from: datetime | None = None
+    collected_to: datetime | None = None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"r{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith("r") and text[1:].isdigit():
+            return int(text[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise BadRequest("request.invalid_cursor", "The cursor is not one this service issued.")
+
+
+def list_responses(
+    session: Session,
+    qid: str,
+    user: User,
+    filters: ResponseFilter,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[Response], str | None]:
+    """A page of responses in a stable order (by arrival), and the cursor of the next page."""
+    get_questionnaire(session, qid)
+    query = select(Response).where(Response.questionnaire_id == qid)
+    for name in ("country", "admin1", "hazard_type", "displacement_status", "review_state"):
+        value = getattr(filters, name)
+        if value is not None:
+            query = query.where(getattr(Response, name) == value)
+    if filters.version is not None:
+        query = query.where(Response.version == filters.version)
+    bounds = (
+        (Response.received_at, filters.received_from, filters.received_to),
+        (Response.collected_at, filters.collected_from, filters.collected_to),
+    )
+    for column, low, high in bounds:
+        if low is not None:
+            query = query.where(column >= low)
+        if high is not None:
+            query = query.where(column < high)
+    if cursor:
+        query = query.where(Response.id > decode_cursor(cursor))
+    query = _visible_to(user)(query).order_by(Response.id).limit(limit + 1)
+    rows = list(session.scalars(query))
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
+    return page, next_cursor
+
+
+# --------------------------------------------------------------------------------------------
+# Revisions and review
+
+
+def _check_editor(user: User, response: Response) -> None:
+    if user.role == Role.ENUMERATOR.value and response.submitted_by != user.id:
+        raise Forbidden("auth.forbidden", "Enumerators may revise only their own responses.")
+
+
+def revise_response(
+    session: Session,
+    instance_id: str,
+    answers: Any,
+    reason: str,
+    user: User,
+    *,
+    language: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Response, bool]:
+    """Store new answers as the next revision; returns (response, whether a revision was made).
+
+    The answers are validated against the response's own questionnaire version, exactly as
+    a new submission. Identical answers make no new revision (a retried PUT is harmless).
+    """
+    now = now or utcnow()
+    response = get_response(session, instance_id, user)
+    _check_editor(user, response)
+    if not reason.strip():
+        raise Unprocessable(
+            "response.invalid",
+            "A revision needs a reason.",
+            errors=[{"path": "reason", "code": "response.required", "message": "required"}],
+        )
+    language = language or response.language
+    validator = validator_for(session, response.version_id)
+    validated = validator.validate(answers, language=language, now=now)
+    if not validated.ok:
+        raise Unprocessable(
+            "response.invalid",
+            f"{len(validated.errors)} answer(s) failed validation; nothing was stored.",
+            errors=[e.as_dict() for e in validated.errors],
+        )
+    country = validated.tags.get("country")
+    if not _can_submit_to(user, country):
+        raise Forbidden(
+            "response.country_forbidden",
+            "The revised country is outside the countries of this account.",
+            errors=[_forbidden_country(user, country)],
+        )
+    new_hash = content_hash({"version": response.version, "answers": answers})
+    if new_hash == _current_hash(session, response):
+        return response, False
+    if response.revision == 1:
+        session.add(_original_revision(response))
+    response.revision += 1
+    response.answers = validated.answers
+    response.warnings = [w.as_dict() for w in validated.warnings]
+    response.language = language
+    for tag in ("country", "admin1", "hazard_type", "displacement_status"):
+        setattr(response, tag, validated.tags.get(tag))
+    for name in ("weight", "stratum", "psu"):
+        setattr(response, name, validated.design.get(name))
+    response.updated_at = now
+    session.add(
+        ResponseRevision(
+            response_id=response.id,
+            revision=response.revision,
+            version=response.version,
+            content_hash=new_hash,
+            answers=validated.answers,
+            reason=reason.strip(),
+            author_id=user.id,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return response, True
+
+
+def _original_revision(response: Response) -> ResponseRevision:
+    """Revision 1 as stored in the response row (an unrevised response has no history rows)."""
+    return ResponseRevision(
+        response_id=response.id,
+        revision=1,
+        version=response.version,
+        content_hash=response.content_hash,
+        answers=response.answers,
+        reason=None,
+        author_id=response.submitted_by,
+        created_at=response.received_at,
+    )
+
+
+def _current_hash(session: Session, response: Response) -> str | None:
+    if response.revision == 1:
+        return response.content_hash
+    return session.scalar(
+        select(ResponseRevision.content_hash).where(
+            ResponseRevision.response_id == response.id,
+            ResponseRevision.revision == response.revision,
+        )
+    )
+
+
+def list_revisions(session: Session, instance_id: str, user: User) -> Sequence[ResponseRevision]:
+    """Every revision, the original submission first."""
+    response = get_response(session, instance_id, user)
+    if response.revision == 1:
+        return [_original_revision(response)]
+    return session.scalars(
+        select(ResponseRevision)
+        .where(ResponseRevision.response_id == response.id)
+        .order_by(ResponseRevision.revision)
+    ).all()
+
+
+def get_revision(session: Session, instance_id: str, revision: int, user: User) -> ResponseRevision:
+    for found in list_revisions(session, instance_id, user):
+        if found.revision == revision:
+            return found
+    raise NotFound("response.revision_not_found", f"No revision {revision}.")
+
+
+def review_response(
+    session: Session, instance_id: str, state: str, comment: str | None, user: User
+) -> Response:
+    """Set the review state; every change is kept as a review event."""
+    if state not in {s.value for s in ReviewState}:
+        raise Unprocessable(
+            "response.invalid_review_state",
+            "Unknown review state.",
+            errors=[
+                {
+                    "path": "state",
+                    "code": "response.invalid_review_state",
+                    "message": f"one of {', '.join(s.value for s in ReviewState)}",
+                }
+            ],
+        )
+    response = get_response(session, instance_id, user)
+    session.add(
+        ReviewEvent(
+            response_id=response.id,
+            from_state=response.review_state,
+            to_state=state,
+            comment=comment,
+            author_id=user.id,
+        )
+    )
+    response.review_state = state
+    response.updated_at = utcnow()
+    session.flush()
+    return response
+
+
+def list_reviews(session: Session, instance_id: str, user: User) -> Sequence[ReviewEvent]:
+    response = get_response(session, instance_id, user)
+    return session.scalars(
+        select(ReviewEvent).where(ReviewEvent.response_id == response.id).order_by(ReviewEvent.id)
+    ).all()

@@ -1,0 +1,446 @@
+"""Enumerators submit households; the server validates everything and never duplicates one."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from survey_service.models import Response
+from tests.api.test_questionnaires import assert_problem
+from tests.conftest import minimal_definition
+
+Q = "/api/v1/questionnaires/flood-pilot"
+
+
+def household(**changes: Any) -> dict[str, Any]:
+    answers: dict[str, Any] = {
+        "country": "KG",
+        "cluster": "KG-017",
+        "flooded": "yes",
+        "flood_year": 2020,
+        "hh_size": 2,
+        "members": [{"sex": "F", "age": 34}, {"sex": "M", "age": 36}],
+    }
+    answers.update(changes)
+    return answers
+
+
+def body(answers: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "instance_id": extra.pop("instance_id", str(uuid.uuid4())),
+        "answers": household() if answers is None else answers,
+        "meta": {"device_id": "tablet-7", "started_at": "2026-06-01T09:00:00+06:00"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def published(client: FlaskClient, researcher: dict[str, str]) -> None:
+    assert (
+        client.post(
+            "/api/v1/questionnaires", json=minimal_definition(), headers=researcher
+        ).status_code
+        == 201
+    )
+    assert client.post(f"{Q}/publish", headers=researcher).status_code == 201
+
+
+@pytest.fixture
+def enumerator(make_user: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return {"Authorization": make_user("enumerator", ("KG", "TJ"))["Authorization"]}
+
+
+def stored_count(app: Flask) -> int:
+    with app.extensions["survey"]["sessions"]() as session:
+        return session.scalar(select(func.count()).select_from(Response)) or 0
+
+
+def submit(client: FlaskClient, headers: dict[str, str], payload: dict[str, Any]) -> Any:
+    return client.post(f"{Q}/responses", json=payload, headers=headers)
+
+
+@pytest.mark.usefixtures("published")
+class TestSubmit:
+    def test_valid_household_is_stored_with_tags(
+        self, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        payload = body()
+        response = submit(client, enumerator, payload)
+        assert response.status_code == 201, response.get_json()
+        assert response.headers["Location"] == f"/api/v1/responses/{payload['instance_id']}"
+        record = response.get_json()
+        assert record["instance_id"] == payload["instance_id"]
+        assert record["version"] == 1 and record["revision"] == 1
+        assert record["tags"]["country"] == "KG"
+        assert record["design"]["psu"] == "KG-017"
+        assert record["review_state"] == "received"
+        assert record["answers"]["n_members"] == 2  # calculated by the server
+        assert record["collected_at"] == "2026-06-01T03:00:00+00:00"
+        assert record["received_at"]
+        fetched = client.get(response.headers["Location"], headers=enumerator)
+        assert fetched.get_json() == record
+
+    def test_identical_resend_returns_the_stored_record(
+        self, app: Flask, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        payload = body()
+        first = submit(client, enumerator, payload)
+        again = submit(client, enumerator, payload)
+        assert again.status_code == 200
+        assert again.get_json() == first.get_json()
+        prefixed = {**payload, "instance_id": "uuid:" + payload["instance_id"].upper()}
+        assert submit(client, enumerator, prefixed).status_code == 200
+        assert stored_count(app) == 1
+
+    def test_same_instance_different_content_conflicts(
+        self, app: Flask, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        payload = body()
+        submit(client, enumerator, payload)
+        changed = {**payload, "answers": household(cluster="KG-018")}
+        assert_problem(submit(client, enumerator, changed), 409, "response.conflict")
+        assert stored_count(app) == 1
+
+    def test_every_failing_field_is_listed_and_nothing_stored(
+        self, app: Flask, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        answers = household(
+            flood_year=1990,
+            hh_size=3,
+            colour="red",
+            members=[{"sex": "F", "age": 34}, {"sex": "X", "age": 150}],
+        )
+        del answers["cluster"]
+        problem = assert_problem(submit(client, enumerator, body(answers)), 422, "response.invalid")
+        found = {(e["path"], e["code"]) for e in problem["errors"]}
+        assert found >= {
+            ("flood_year", "response.constraint_failed"),
+            ("colour", "response.unknown_field"),
+            ("cluster", "response.required"),
+            ("members", "response.repeat_count_mismatch"),
+            ("members[1].sex", "response.invalid_choice"),
+            ("members[1].age", "response.constraint_failed"),
+        }, found
+        by_path = {e["path"]: e["message"] for e in problem["errors"]}
+        assert by_path["flood_year"] == "2015 to 2026"
+        assert stored_count(app) == 0
+
+    def test_messages_in_the_response_language(
+        self, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        payload = body(household(flood_year=1990), language="ru")
+        problem = assert_problem(submit(client, enumerator, payload), 422, "response.invalid")
+        assert problem["errors"][0]["message"] == "С 2015 по 2026"
+
+    def test_answer_to_a_skipped_question_is_an_error(
+        self, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        payload = body(household(flooded="no", flood_year=2020))
+        problem = assert_problem(submit(client, enumerator, payload), 422, "response.invalid")
+        assert [(e["path"], e["code"]) for e in problem["errors"]] == [
+            ("flood_year", "response.not_relevant")
+        ]
+
+    def test_wrong_types(self, client: FlaskClient, enumerator: dict[str, str]) -> None:
+        payload = body(household(hh_size="two", flood_year=2020.5))
+        problem = assert_problem(submit(client, enumerator, payload), 422, "response.invalid")
+        codes = {(e["path"], e["code"]) for e in problem["errors"]}
+        assert ("hh_size", "response.invalid_type") in codes
+        assert ("flood_year", "response.invalid_type") in codes
+
+    def test_request_shape_errors(self, client: FlaskClient, enumerator: dict[str, str]) -> None:
+        missing = client.post(
+            f"{Q}/responses", json={"instance_id": str(uuid.uuid4())}, headers=enumerator
+        )
+        problem = assert_problem(missing, 422, "request.invalid")
+        assert problem["errors"][0]["path"] == "answers"
+        bad_id = submit(client, enumerator, body(instance_id="not-a-uuid"))
+        assert_problem(bad_id, 422, "response.invalid_instance_id")
+        bad_time = body()
+        bad_time["meta"]["started_at"] = "yesterday"
+        problem = assert_problem(submit(client, enumerator, bad_time), 422, "response.invalid")
+        assert problem["errors"][0]["path"] == "meta.started_at"
+
+    def test_country_outside_the_account(
+        self, app: Flask, client: FlaskClient, make_user: Callable[..., dict[str, str]]
+    ) -> None:
+        tajik = {"Authorization": make_user("enumerator", ("TJ",))["Authorization"]}
+        problem = assert_problem(submit(client, tajik, body()), 403, "response.country_forbidden")
+        assert problem["errors"][0]["code"] == "response.country_forbidden"
+        assert stored_count(app) == 0
+
+    def test_roles_that_may_not_submit(
+        self, client: FlaskClient, make_user: Callable[..., dict[str, str]]
+    ) -> None:
+        for role in ("statistician", "researcher"):
+            headers = {"Authorization": make_user(role)["Authorization"]}
+            assert_problem(submit(client, headers, body()), 403, "auth.forbidden")
+        assert_problem(client.post(f"{Q}/responses", json=body()), 401, "auth.required")
+
+    def test_closed_unknown_and_unpublished(
+        self, client: FlaskClient, researcher: dict[str, str], enumerator: dict[str, str]
+    ) -> None:
+        client.post(f"{Q}/close", headers=researcher)
+        assert_problem(submit(client, enumerator, body()), 409, "questionnaire.closed")
+        client.post(f"{Q}/open", headers=researcher)
+        assert submit(client, enumerator, body()).status_code == 201
+        missing = client.post(
+            "/api/v1/questionnaires/nope/responses", json=body(), headers=enumerator
+        )
+        assert_problem(missing, 404, "questionnaire.not_found")
+        assert_problem(
+            submit(client, enumerator, body(version=7)), 404, "questionnaire.version_not_found"
+        )
+        client.post(
+            "/api/v1/questionnaires", json=minimal_definition("draft-only"), headers=researcher
+        )
+        unpublished = client.post(
+            "/api/v1/questionnaires/draft-only/responses", json=body(), headers=enumerator
+        )
+        assert_problem(unpublished, 409, "questionnaire.unpublished")
+
+    def test_response_is_validated_against_its_version(
+        self, client: FlaskClient, researcher: dict[str, str], enumerator: dict[str, str]
+    ) -> None:
+        stricter = minimal_definition()
+        stricter["questions"][4]["constraint"] = ". >= 1 and . < 2"
+        client.put(f"{Q}/draft", json=stricter, headers=researcher)
+        assert client.post(f"{Q}/publish", headers=researcher).get_json()["version"] == 2
+        latest = submit(client, enumerator, body())
+        problem = assert_problem(latest, 422, "response.invalid")
+        assert problem["errors"][0]["path"] == "hh_size"
+        pinned = submit(client, enumerator, body(version=1))
+        assert pinned.status_code == 201
+        assert pinned.get_json()["version"] == 1
+
+    def test_racing_identical_requests_store_one_row(
+        self, app: Flask, enumerator: dict[str, str]
+    ) -> None:
+        payload = body()
+        statuses: list[int] = []
+        barrier = threading.Barrier(4)
+
+        def post() -> None:
+            client = app.test_client()
+            barrier.wait()
+            statuses.append(submit(client, enumerator, payload).status_code)
+
+        threads = [threading.Thread(target=post) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [200, 200, 200, 201]
+        assert stored_count(app) == 1
+        history = app.test_client().get(
+            f"/api/v1/responses/{payload['instance_id']}/revisions", headers=enumerator
+        )
+        assert [r["revision"] for r in history.get_json()] == [1]
+
+
+@pytest.mark.usefixtures("published")
+class TestBatch:
+    def test_mixed_batch_results_in_request_order(
+        self, app: Flask, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        stored = body()
+        submit(client, enumerator, stored)
+        good, other_good = body(), body()
+        bad = body(household(hh_size=40))
+        conflict = {**stored, "answers": household(cluster="changed")}
+        twin = {**good}
+        items = [good, bad, stored, conflict, {"instance_id": "x"}, other_good, twin, 7]
+        response = client.post(
+            f"{Q}/responses/batch", json={"responses": items}, headers=enumerator
+        )
+        assert response.status_code == 200
+        results = response.get_json()["results"]
+        assert [r["status"] for r in results] == [201, 422, 200, 409, 422, 201, 200, 422]
+        assert results[0]["instance_id"] == good["instance_id"]
+        assert results[1]["errors"][0]["path"] == "hh_size"
+        assert results[3]["code"] == "response.conflict"
+        assert {e["path"] for e in results[4]["errors"]} == {"answers"}
+        assert response.get_json()["summary"] == {"201": 2, "422": 3, "200": 2, "409": 1}
+        assert stored_count(app) == 3
+
+    def test_batch_limit(self, app: Flask, client: FlaskClient, enumerator: dict) -> None:
+        limit = app.extensions["survey"]["settings"].max_batch_size
+        items = [body() for _ in range(limit + 1)]
+        response = client.post(
+            f"{Q}/responses/batch", json={"responses": items}, headers=enumerator
+        )
+        assert_problem(response, 413, "batch.too_large")
+        empty = client.post(f"{Q}/responses/batch", json={"responses": []}, headers=enumerator)
+        assert_problem(empty, 422, "request.invalid")
+
+    def test_closed_questionnaire_refuses_the_batch(
+        self, client: FlaskClient, researcher: dict, enumerator: dict
+    ) -> None:
+        client.post(f"{Q}/close", headers=researcher)
+        response = client.post(
+            f"{Q}/responses/batch", json={"responses": [body()]}, headers=enumerator
+        )
+        assert_problem(response, 409, "questionnaire.closed")
+
+
+@pytest.mark.usefixtures("published")
+class TestListing:
+    def test_filters_and_cursor_pagination(
+        self, client: FlaskClient, enumerator: dict[str, str], admin: dict[str, str]
+    ) -> None:
+        ids = []
+        for country in ("KG", "TJ", "KG", "KG", "TJ"):
+            payload = body(household(country=country))
+            ids.append(payload["instance_id"])
+            assert submit(client, enumerator, payload).status_code == 201
+        page = client.get(f"{Q}/responses?limit=2", headers=admin).get_json()
+        seen = [r["instance_id"] for r in page["items"]]
+        while page["next_cursor"]:
+            page = client.get(
+                f"{Q}/responses?limit=2&cursor={page['next_cursor']}", headers=admin
+            ).get_json()
+            seen += [r["instance_id"] for r in page["items"]]
+        assert seen == ids
+        kg = client.get(f"{Q}/responses?country=KG", headers=admin).get_json()["items"]
+        assert [r["instance_id"] for r in kg] == [ids[0], ids[2], ids[3]]
+        none = client.get(f"{Q}/responses?review_state=approved", headers=admin).get_json()
+        assert none == {"items": [], "next_cursor": None}
+        future = client.get(
+            f"{Q}/responses?received_from=2100-01-01T00:00:00Z", headers=admin
+        ).get_json()
+        assert future["items"] == []
+        v1 = client.get(
+            f"{Q}/responses?version=1&collected_to=2026-06-02T00:00:00Z", headers=admin
+        ).get_json()
+        assert len(v1["items"]) == 5
+
+    def test_bad_query_parameters(self, client: FlaskClient, admin: dict[str, str]) -> None:
+        assert_problem(
+            client.get(f"{Q}/responses?cursor=zzz", headers=admin), 400, "request.invalid_cursor"
+        )
+        problem = assert_problem(
+            client.get(f"{Q}/responses?limit=0&review_state=x", headers=admin),
+            422,
+            "request.invalid",
+        )
+        assert {e["path"] for e in problem["errors"]} == {"limit", "review_state"}
+        naive = client.get(f"{Q}/responses?received_from=2026-01-01T00:00:00", headers=admin)
+        assert_problem(naive, 422, "request.invalid")
+
+    def test_row_level_access(
+        self, client: FlaskClient, make_user: Callable[..., dict[str, str]]
+    ) -> None:
+        alice = {"Authorization": make_user("enumerator")["Authorization"]}
+        bob = {"Authorization": make_user("enumerator")["Authorization"]}
+        mine = body()
+        submit(client, alice, mine)
+        submit(client, bob, body(household(country="TJ")))
+        own = client.get(f"{Q}/responses", headers=alice).get_json()["items"]
+        assert [r["instance_id"] for r in own] == [mine["instance_id"]]
+        assert_problem(
+            client.get(f"/api/v1/responses/{mine['instance_id']}", headers=bob),
+            404,
+            "response.not_found",
+        )
+        tajik_supervisor = {"Authorization": make_user("supervisor", ("TJ",))["Authorization"]}
+        seen = client.get(f"{Q}/responses", headers=tajik_supervisor).get_json()["items"]
+        assert [r["tags"]["country"] for r in seen] == ["TJ"]
+        statistician = {"Authorization": make_user("statistician")["Authorization"]}
+        assert_problem(client.get(f"{Q}/responses", headers=statistician), 403, "auth.forbidden")
+
+    def test_unknown_response(self, client: FlaskClient, admin: dict[str, str]) -> None:
+        for key in (str(uuid.uuid4()), "garbage"):
+            assert_problem(
+                client.get(f"/api/v1/responses/{key}", headers=admin), 404, "response.not_found"
+            )
+
+
+@pytest.mark.usefixtures("published")
+class TestRevisionsAndReview:
+    def test_revision_history(
+        self, client: FlaskClient, enumerator: dict[str, str], admin: dict[str, str]
+    ) -> None:
+        payload = body()
+        submit(client, enumerator, payload)
+        url = f"/api/v1/responses/{payload['instance_id']}"
+        revised = client.put(
+            url,
+            json={
+                "answers": household(country="TJ", flood_year=2021),
+                "reason": "wrong country recorded",
+            },
+            headers=admin,
+        )
+        assert revised.status_code == 200, revised.get_json()
+        record = revised.get_json()
+        assert record["revision"] == 2 and record["tags"]["country"] == "TJ"
+        same = client.put(
+            url,
+            json={"answers": household(country="TJ", flood_year=2021), "reason": "retry"},
+            headers=admin,
+        )
+        assert same.get_json()["revision"] == 2
+        history = client.get(f"{url}/revisions", headers=admin).get_json()
+        assert [(r["revision"], r["reason"]) for r in history] == [
+            (1, None),
+            (2, "wrong country recorded"),
+        ]
+        assert history[1]["author_id"] is not None and history[1]["created_at"]
+        first = client.get(f"{url}/revisions/1", headers=admin).get_json()
+        assert first["answers"]["country"] == "KG"
+        assert_problem(
+            client.get(f"{url}/revisions/9", headers=admin), 404, "response.revision_not_found"
+        )
+        # the original submission resent by a client that lost the reply is still a retry
+        assert submit(client, enumerator, payload).status_code == 200
+
+    def test_invalid_revision_changes_nothing(
+        self, client: FlaskClient, enumerator: dict[str, str], admin: dict[str, str]
+    ) -> None:
+        payload = body()
+        submit(client, enumerator, payload)
+        url = f"/api/v1/responses/{payload['instance_id']}"
+        bad = client.put(
+            url, json={"answers": household(hh_size=0), "reason": "fix"}, headers=admin
+        )
+        assert_problem(bad, 422, "response.invalid")
+        no_reason = client.put(url, json={"answers": household()}, headers=admin)
+        assert_problem(no_reason, 422, "request.invalid")
+        blank = client.put(url, json={"answers": household(), "reason": "  "}, headers=admin)
+        assert_problem(blank, 422, "response.invalid")
+        assert client.get(url, headers=admin).get_json()["revision"] == 1
+
+    def test_review_states_are_kept(
+        self,
+        client: FlaskClient,
+        enumerator: dict[str, str],
+        make_user: Callable[..., dict[str, str]],
+    ) -> None:
+        payload = body()
+        submit(client, enumerator, payload)
+        supervisor = {"Authorization": make_user("supervisor")["Authorization"]}
+        url = f"/api/v1/responses/{payload['instance_id']}/review"
+        flagged = client.post(
+            url, json={"state": "has_issues", "comment": "ages look off"}, headers=supervisor
+        )
+        assert flagged.get_json()["review_state"] == "has_issues"
+        client.post(url, json={"state": "approved"}, headers=supervisor)
+        events = client.get(url, headers=supervisor).get_json()
+        assert [(e["from_state"], e["to_state"], e["comment"]) for e in events] == [
+            ("received", "has_issues", "ages look off"),
+            ("has_issues", "approved", None),
+        ]
+        assert_problem(
+            client.post(url, json={"state": "approved"}, headers=enumerator), 403, "auth.forbidden"
+        )
+        problem = assert_problem(
+            client.post(url, json={"state": "lost"}, headers=supervisor), 422, "request.invalid"
+        )
+        assert problem["errors"][0]["path"] == "state"
