@@ -1,0 +1,1 @@
+"""Pure statistics: design-based estimation and disclosure control (no Flask, no ORM)."""
