@@ -1,0 +1,1 @@
+"""Writers for published tables and microdata exports (pure, streaming where possible)."""
