@@ -1,0 +1,64 @@
+"""XForms (ODK/OpenRosa) for data-collection clients, built by pyxform from a questionnaire."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+from pyxform.errors import PyXFormError  # type: ignore[import-untyped]  # pyxform has no hints
+from pyxform.xls2xform import convert  # type: ignore[import-untyped]
+
+from survey_service.questionnaire.xlsform import pyxform_workbook
+
+__all__ = ["XFORM_MEDIA_TYPE", "XFormError", "xform_from_definition", "xform_hash"]
+
+XFORM_MEDIA_TYPE: Final = "text/xml; charset=utf-8"
+
+_ROW_IN_MESSAGE: Final = re.compile(r"\[row : (\d+)\]")
+
+logger = logging.getLogger(__name__)
+
+
+class XFormError(ValueError):
+    """pyxform refused to build the XForm; `path` is the JSON path of the question at fault."""
+
+    def __init__(self, message: str, path: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+def xform_from_definition(definition: Mapping[str, Any], *, version: int) -> str:
+    """The XForm XML of a checked definition, as clients download it.
+
+    The form's `id` is the questionnaire id, `version` is str(version), the main instance's
+    root element is named after the id, and `meta/instanceID` is there (pyxform adds it).
+    pyxform's warnings are logged; raises XFormError when pyxform refuses the form.
+    """
+    workbook = pyxform_workbook(definition, version=version)
+    warnings: list[str] = []
+    try:
+        result = convert(
+            xlsform=workbook.data,
+            warnings=warnings,
+            form_name=str(definition["id"]),
+            pretty_print=False,
+        )
+    except PyXFormError as exc:
+        message = str(exc)
+        match = _ROW_IN_MESSAGE.search(message)
+        path = workbook.path_of_row(int(match.group(1))) if match else None
+        message = _ROW_IN_MESSAGE.sub("", message).strip()
+        raise XFormError(f"pyxform cannot build the XForm: {message}", path) from exc
+    for warning in warnings:
+        logger.info("pyxform warning for %s v%d: %s", definition["id"], version, warning)
+    return str(result.xform)
+
+
+def xform_hash(xml: str) -> str:
+    """The OpenRosa formList hash of an XForm: `md5:` and the MD5 of its UTF-8 bytes."""
+    digest = hashlib.md5(xml.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return f"md5:{digest}"

@@ -1,0 +1,1355 @@
+"""XLSForm spreadsheets: read into questionnaire definitions with pyxform, and written back."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, Final
+
+import pycountry
+import xlrd  # type: ignore[import-untyped]  # no type hints; only the header row is read
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
+from pyxform import aliases  # type: ignore[import-untyped]  # pyxform ships no type hints
+from pyxform.errors import PyXFormError  # type: ignore[import-untyped]
+from pyxform.parsing.sheet_headers import process_header  # type: ignore[import-untyped]
+from pyxform.xls2json import (  # type: ignore[import-untyped]
+    RE_BEGIN_CONTROL,
+    RE_END_CONTROL,
+    RE_SELECT,
+)
+from pyxform.xls2json_backends import get_xlsform  # type: ignore[import-untyped]
+
+from survey_service.questionnaire.definition import (
+    SELECT_TYPES,
+    TEXT_KEYS,
+    DefinitionError,
+    Problem,
+    check_definition,
+    format_path,
+)
+from survey_service.validation.expressions import ExpressionError, parse
+
+__all__ = [
+    "DESIGN_ROLES",
+    "SUPPORTED_SUFFIXES",
+    "TAG_ROLES",
+    "XLSX_MEDIA_TYPE",
+    "PyxformWorkbook",
+    "XLSFormError",
+    "definition_from_xlsform",
+    "language_column_name",
+    "pyxform_workbook",
+    "xlsform_from_definition",
+]
+
+SUPPORTED_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls")
+TAG_ROLES: Final = ("country", "admin1", "hazard_type", "displacement_status")
+DESIGN_ROLES: Final = ("weight", "stratum", "psu")
+XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+OTHER_LABEL: Final = "Specify other."
+"""The label of the text question an `or_other` select gets when the sheet has none (pyxform's)."""
+
+# --------------------------------------------------------------------------------------------
+# Types and columns
+
+_SIMPLE_TYPES: Final[Mapping[str, str]] = {
+    **dict.fromkeys(("integer", "int", "q int"), "integer"),
+    **dict.fromkeys(("decimal", "q decimal", "add decimal prompt"), "decimal"),
+    **dict.fromkeys(("text", "string", "q string", "add text prompt"), "text"),
+    **dict.fromkeys(("date", "q date", "add date prompt"), "date"),
+    **dict.fromkeys(
+        ("datetime", "dateTime", "q date time", "add date time prompt", "add dateTime prompt"),
+        "datetime",
+    ),
+    **dict.fromkeys(
+        ("geopoint", "gps", "location", "q geopoint", "q location", "add location prompt"),
+        "geopoint",
+    ),
+    **dict.fromkeys(("note", "q note", "add note prompt"), "note"),
+    **dict.fromkeys(("calculate", "q calculate", "add calculate prompt"), "calculate"),
+}
+_METADATA_TYPES: Final = frozenset(
+    {
+        "start",
+        "end",
+        "today",
+        "deviceid",
+        "imei",
+        "subscriberid",
+        "simserial",
+        "phonenumber",
+        "username",
+        "email",
+        "audit",
+        "start-geopoint",
+        "background-audio",
+        "get start time",
+        "get end time",
+        "get today",
+        "device id",
+        "get phone number",
+        "get sim id",
+        "sim id",
+        "subscriber id",
+    }
+)
+_SUPPORTED_TYPES_TEXT: Final = (
+    "integer, decimal, text, select_one <list>, select_multiple <list> (optionally with "
+    "or_other), date, datetime, geopoint, note, calculate, begin/end group, begin/end repeat"
+)
+
+# pyxform's dealiased header tokens -> our keys. Text keys may carry one more token: a language.
+_SURVEY_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
+    ("type",): "type",
+    ("name",): "name",
+    ("label",): "label",
+    ("hint",): "hint",
+    ("bind", "relevant"): "relevant",
+    ("bind", "required"): "required",
+    ("bind", "jr:requiredMsg"): "required_message",
+    ("bind", "constraint"): "constraint",
+    ("bind", "jr:constraintMsg"): "constraint_message",
+    ("bind", "calculate"): "calculation",
+    ("control", "jr:count"): "repeat_count",
+    ("control", "appearance"): "appearance",
+    ("choice_filter",): "choice_filter",
+    ("default",): "default",
+    ("parameters",): "parameters",
+    ("dimension",): "dimension",
+    ("design",): "design",
+    ("pii",): "pii",
+}
+_CHOICES_PLAIN: Final = frozenset({"list_name", "name", "label"})
+_SETTINGS_PLAIN: Final = frozenset(
+    {"id_string", "title", "title_translation", "description", "default_language"}
+    | {"disclosure_threshold", "version"}
+)
+_SURVEY_PLAIN: Final = frozenset(
+    {"type", "name", "label", "hint", "choice_filter", "default", "parameters"}
+    | {"dimension", "design", "pii"}
+)
+_CHOICES_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
+    ("list name",): "list_name",
+    ("name",): "name",
+    ("label",): "label",
+}
+_SETTINGS_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
+    ("id_string",): "id",
+    ("title",): "title",
+    ("title_translation",): "title",
+    ("description",): "description",
+    ("default_language",): "default_language",
+    ("disclosure_threshold",): "disclosure_threshold",
+    ("version",): "version",
+}
+_TRANSLATED: Final = frozenset({*TEXT_KEYS, "title", "description"})
+_EXPRESSION_KEYS: Final = (
+    "relevant",
+    "constraint",
+    "required",
+    "calculation",
+    "repeat_count",
+    "choice_filter",
+)
+# The order keys take in a question we read, as in the reference questionnaires.
+_QUESTION_ORDER: Final = (
+    "name",
+    "type",
+    "label",
+    "hint",
+    "relevant",
+    "choices",
+    "choice_filter",
+    "or_other",
+    "required",
+    "required_message",
+    "constraint",
+    "constraint_message",
+    "calculation",
+    "default",
+    "repeat_count",
+    "appearance",
+    "parameters",
+    "pii",
+    "questions",
+)
+_UNSUPPORTED_SHEETS: Final = ("external_choices", "entities", "osm")
+
+_CODE_IN_PARENS: Final = re.compile(r"\(([^()]*)\)\s*$")
+_LANGUAGE_CODE: Final = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_SLUG: Final = re.compile(r"^[a-z][a-z0-9-]{2,63}$")
+_SLUGGABLE: Final = re.compile(r"^[A-Za-z0-9 _.-]+$")
+_QUESTION_PATH_IN_MESSAGE: Final = re.compile(r"questions\[\d+\](?:\.questions\[\d+\])*")
+_WHITESPACE: Final = re.compile(r"\s+")
+
+
+class XLSFormError(ValueError):
+    """A spreadsheet the service cannot take; `problems` lists every one with its cell."""
+
+    def __init__(self, problems: Sequence[Mapping[str, str]]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the XLSForm")
+        self.problems: list[dict[str, str]] = [dict(p) for p in problems]
+
+
+def language_column_name(code: str) -> str:
+    """The XLSForm language name of a code, `English (en)`, as pyxform and ODK Collect show it."""
+    base = code.split("-")[0]
+    found = (
+        pycountry.languages.get(alpha_2=base)
+        if len(base) == 2
+        else pycountry.languages.get(alpha_3=base)
+    )
+    name = str(found.name) if found is not None else code
+    return f"{name} ({code})"
+
+
+def _language_code(token: str) -> str | None:
+    """`English (en)`, `en` or `English` -> `en`; None when no code can be told."""
+    match = _CODE_IN_PARENS.search(token)
+    if match:
+        code = match.group(1).strip()
+        return code if _LANGUAGE_CODE.match(code) else None
+    token = token.strip()
+    if _LANGUAGE_CODE.match(token):
+        return token
+    try:
+        found = pycountry.languages.lookup(token)
+    except LookupError:
+        return None
+    code = getattr(found, "alpha_2", None) or getattr(found, "alpha_3", None)
+    return str(code) if code else None
+
+
+def _slug(text: str) -> str | None:
+    """A questionnaire id from a form_id (`My_Form 2` -> `my-form-2`), or None."""
+    if not _SLUGGABLE.match(text):
+        return None
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug if _SLUG.match(slug) else None
+
+
+def _yes_no(value: str) -> bool | None:
+    found = aliases.yes_no.get(value.strip())
+    return found if isinstance(found, bool) else None
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass
+class _Sheet:
+    """One sheet as pyxform's reader gave it, with the columns' letters for problem paths."""
+
+    title: str
+    headers: list[str]
+    rows: Sequence[Mapping[str, str]]
+    letters: dict[str, str]
+
+    def cell(self, row: int, header: str | None) -> str:
+        if header is None:
+            return f"{self.title}!A{row}"
+        letter = self.letters.get(header)
+        if letter is None:
+            position = self.headers.index(header) if header in self.headers else 0
+            letter = str(get_column_letter(position + 1))
+        return f"{self.title}!{letter}{row}"
+
+
+@dataclass(frozen=True)
+class _Column:
+    """What a header means: our key (None: unsupported) and, for texts, a language token."""
+
+    header: str
+    key: str | None
+    tokens: tuple[str, ...]
+    language: str | None = None
+
+    @property
+    def media(self) -> bool:
+        return bool(self.tokens) and self.tokens[0] == "media"
+
+
+@dataclass
+class _Where:
+    """The row an element of the definition came from; columns maps sub-paths to headers."""
+
+    sheet: _Sheet
+    row: int
+    header: str | None
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def cell(self, sub: str = "", message: str = "") -> str:
+        """The cell of a sub-path (`label.ru`, `constraint`), else of the row's key column."""
+        candidates = [sub] if sub else []
+        candidates += [sub[:i] for i in range(len(sub) - 1, 0, -1) if sub[i] in ".["]
+        for candidate in candidates:
+            if candidate in self.columns:
+                return self.sheet.cell(self.row, self.columns[candidate])
+        for key, header in self.columns.items():  # `'bad name' does not match` on `properties`
+            if sub and key.startswith(sub) and repr(header) in message:
+                return self.sheet.cell(self.row, header)
+        return self.sheet.cell(self.row, self.header)
+
+
+def _classify(
+    headers: Sequence[str],
+    header_aliases: Mapping[str, Any],
+    known: frozenset[str],
+    columns: Mapping[tuple[str, ...], str],
+) -> dict[str, _Column]:
+    """Each header's meaning, dealiased by pyxform's own header processing."""
+    double_colon = any("::" in h for h in headers)
+    result = {}
+    for header in headers:
+        _, tokens = process_header(header, double_colon, header_aliases, known)
+        tokens = tuple(str(t) for t in tokens)
+        key = columns.get(tokens)
+        language = None
+        if key is None and len(tokens) > 1:
+            key = columns.get(tokens[:-1])
+            if key in _TRANSLATED:
+                language = tokens[-1]
+            else:
+                key = None
+        result[header] = _Column(header, key, tokens, language)
+    return result
+
+
+def _header_letters(content: bytes, suffix: str) -> dict[str, dict[str, str]]:
+    """Sheet (lower-case) -> header -> column letter, for the cells problems point at."""
+    firsts: dict[str, list[Any]] = {}
+    try:
+        if suffix == ".xls":
+            book = xlrd.open_workbook(file_contents=content, on_demand=True)
+            for sheet in book.sheets():
+                firsts[str(sheet.name)] = list(sheet.row_values(0)) if sheet.nrows else []
+        else:
+            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            try:
+                for worksheet in workbook.worksheets:
+                    rows = worksheet.iter_rows(max_row=1, values_only=True)
+                    firsts[str(worksheet.title)] = list(next(rows, ()))
+            finally:
+                workbook.close()
+    except Exception:  # noqa: BLE001  # the letters are a nicety; pyxform reports a bad file
+        return {}
+    letters: dict[str, dict[str, str]] = {}
+    for name, values in firsts.items():
+        sheet_letters = letters.setdefault(name.lower(), {})
+        for position, value in enumerate(values):
+            if isinstance(value, str) and value.strip():
+                header = _WHITESPACE.sub(" ", value.strip())
+                sheet_letters.setdefault(header, str(get_column_letter(position + 1)))
+    return letters
+
+
+class _Reader:
+    """Maps pyxform's reading of a workbook onto a definition, noting where each part came from."""
+
+    def __init__(self, data: Any, letters: Mapping[str, dict[str, str]], filename: str) -> None:
+        self.data = data
+        self.letters = letters
+        self.filename = filename
+        self.problems: list[dict[str, str]] = []
+        self.fatal = False
+        self.cells: dict[str, str] = {}  # top-level JSON path -> cell
+        self.where: dict[int, _Where] = {}  # id(question or choice dict) -> its row
+        self.index: dict[str, _Where] = {}  # JSON path -> row, filled in by `locate_all`
+        self.refused_names: set[str] = set()
+        self.reported: set[tuple[int, str]] = set()  # (id(question), key) of reported expressions
+        self.suppressed: set[str] = set()  # JSON paths whose unknown_function was reported
+        self.default_language = "en"
+        self.languages: list[str] = []
+        self.list_rows: dict[str, _Where] = {}
+        self.column_languages: dict[tuple[str, str], str | None] = {}
+        self.sheet_keys: dict[str, dict[str, str]] = {}
+
+    # -- helpers
+
+    def problem(self, path: str, code: str, message: str) -> None:
+        self.problems.append({"path": path, "code": code, "message": message})
+
+    def sheet(self, name: str) -> _Sheet | None:
+        rows = getattr(self.data, name, None)
+        header_rows = getattr(self.data, f"{name}_header", None)
+        if rows is None and not header_rows:
+            return None
+        headers = [str(h) for h in header_rows[0]] if header_rows else []
+        sheet_names = [str(s) for s in (self.data.sheet_names or [])]
+        title = next((s for s in sheet_names if s.lower() == name), None)
+        if title is None and name == "survey" and len(sheet_names) == 1:
+            title = sheet_names[0]
+        title = title or name
+        letters = self.letters.get(title.lower(), {})
+        return _Sheet(title, headers, list(rows or []), letters)
+
+    def language(self, sheet: _Sheet, column: _Column) -> str | None:
+        """The language code of a text column (reported once, and None, when it has none)."""
+        if column.language is None:
+            return self.default_language
+        key = (sheet.title, column.header)
+        if key not in self.column_languages:
+            code = _language_code(column.language)
+            self.column_languages[key] = code
+            if code is None:
+                self.problem(
+                    sheet.cell(1, column.header),
+                    "xlsform.invalid_value",
+                    f"column {column.header!r}: cannot tell the language code; "
+                    f"write it in parentheses, like 'label::English (en)'",
+                )
+        return self.column_languages[key]
+
+    def see_language(self, code: str) -> None:
+        if code not in self.languages:
+            self.languages.append(code)
+
+    def unsupported_columns(self, sheet: _Sheet, columns: Mapping[str, _Column], hint: str) -> None:
+        for header, column in columns.items():
+            if column.key is not None:
+                continue
+            for index, row in enumerate(sheet.rows):
+                if header in row:
+                    self.problem(
+                        sheet.cell(index + 2, header),
+                        "xlsform.unsupported_column",
+                        f"column {header!r} is not supported{hint}",
+                    )
+                    break
+
+    # -- sheets
+
+    def read(self) -> dict[str, Any]:
+        for name in _UNSUPPORTED_SHEETS:
+            if getattr(self.data, name, None):
+                self.problem(
+                    name,
+                    "xlsform.unsupported_sheet",
+                    f"the {name!r} sheet is not supported: choices go in the 'choices' sheet",
+                )
+        survey = self.sheet("survey")
+        if survey is None or not survey.headers:
+            self.problem("survey", "xlsform.missing_sheet", "the workbook has no 'survey' sheet")
+            self.fatal = True
+            return {}
+        survey_columns = _classify(
+            survey.headers, aliases.survey_header, _SURVEY_PLAIN, _SURVEY_COLUMNS
+        )
+        settings = self.read_settings(survey_columns)
+        if "type" not in {c.key for c in survey_columns.values()}:
+            self.problem(
+                f"{survey.title}!A1",
+                "xlsform.missing_column",
+                "the survey sheet has no 'type' column",
+            )
+            self.fatal = True
+            return {}
+        choices = self.sheet("choices")
+        choices_columns = (
+            _classify(choices.headers, aliases.list_header, _CHOICES_PLAIN, _CHOICES_COLUMNS)
+            if choices is not None
+            else {}
+        )
+        # languages in the order their columns appear: survey, then choices, then settings
+        for sheet, columns in ((survey, survey_columns), (choices, choices_columns)):
+            for column in columns.values():
+                if sheet is None or column.key not in _TRANSLATED:
+                    continue
+                code = self.language(sheet, column)
+                if code is not None:
+                    self.see_language(code)
+        self.unsupported_columns(
+            survey, survey_columns, ": docs/questionnaire-format.md lists the columns read"
+        )
+        questions, tags, design = self.read_survey(survey, survey_columns)
+        choice_lists = self.read_choices(choices, choices_columns) if choices is not None else {}
+        if self.fatal:
+            return {}
+        self.add_other_questions(questions)
+        for key in ("title", "description"):
+            for code in settings.get(key, {}):
+                self.see_language(code)
+        if self.default_language not in self.languages:
+            self.languages.insert(0, self.default_language)
+        definition: dict[str, Any] = {
+            "id": settings.get("id", ""),
+            "title": settings.get("title") or {self.default_language: settings.get("id", "")},
+            "default_language": self.default_language,
+        }
+        if len(self.languages) > 1:
+            definition["languages"] = list(self.languages)
+        if settings.get("description"):
+            definition["description"] = settings["description"]
+        if choice_lists:
+            definition["choice_lists"] = choice_lists
+        definition["questions"] = questions
+        if tags:
+            definition["tags"] = tags
+        if design:
+            definition["design"] = design
+        if "disclosure_threshold" in settings:
+            definition["settings"] = {"disclosure_threshold": settings["disclosure_threshold"]}
+        self.locate_all(definition)
+        return definition
+
+    def infer_default_language(self, survey_columns: Mapping[str, _Column]) -> None:
+        """Without a default_language setting: the language of the survey's first text column
+        when every text column names its language, else English."""
+        texts = [c for c in survey_columns.values() if c.key in _TRANSLATED]
+        if texts and all(c.language is not None for c in texts):
+            code = _language_code(texts[0].language or "")
+            if code is not None:
+                self.default_language = code
+
+    def read_settings(self, survey_columns: Mapping[str, _Column]) -> dict[str, Any]:
+        sheet = self.sheet("settings")
+        out: dict[str, Any] = {}
+        raw_id = None
+        row: Mapping[str, str] = sheet.rows[0] if sheet is not None and sheet.rows else {}
+        columns = (
+            _classify(sheet.headers, aliases.settings_header, _SETTINGS_PLAIN, _SETTINGS_COLUMNS)
+            if sheet is not None
+            else {}
+        )
+        # the default language first: unsuffixed texts are in it
+        for header, value in row.items():
+            if sheet is not None and columns[header].key == "default_language":
+                cell = sheet.cell(2, header)
+                self.cells["default_language"] = self.cells["languages"] = cell
+                code = _language_code(value)
+                if code is None:
+                    self.problem(
+                        cell,
+                        "xlsform.invalid_value",
+                        f"default_language {value!r}: cannot tell the language code; "
+                        "write it like 'English (en)'",
+                    )
+                else:
+                    self.default_language = code
+                break
+        else:
+            self.infer_default_language(survey_columns)
+        if sheet is not None:
+            for index, extra in enumerate(sheet.rows[1:], start=3):
+                if extra:
+                    self.problem(
+                        sheet.cell(index, next(iter(extra))),
+                        "xlsform.invalid_value",
+                        "the settings sheet takes one row of values (row 2)",
+                    )
+        for header, value in row.items():
+            assert sheet is not None  # noqa: S101  # a row comes from the sheet
+            column = columns[header]
+            cell = sheet.cell(2, header)
+            if column.key is None:
+                self.problem(
+                    cell, "xlsform.unsupported_column", f"setting {header!r} is not supported"
+                )
+            elif column.key == "version":
+                self.problem(
+                    cell,
+                    "xlsform.unsupported_column",
+                    "the service numbers questionnaire versions itself (the XForm version "
+                    "is the published version number): delete the 'version' column",
+                )
+            elif column.key in ("title", "description"):
+                code = self.language(sheet, column)
+                if code is None:
+                    continue
+                texts = out.setdefault(column.key, {})
+                if code in texts and texts[code] != value:
+                    self.problem(
+                        cell,
+                        "xlsform.invalid_value",
+                        f"two {column.key} columns give the {code!r} text",
+                    )
+                texts[code] = value
+                self.cells[format_path([column.key, code])] = cell
+                if code == self.default_language:
+                    self.cells[column.key] = cell
+                self.cells.setdefault(column.key, cell)
+            elif column.key == "id":
+                raw_id = value
+                self.cells["id"] = cell
+            elif column.key == "disclosure_threshold":
+                self.cells["settings"] = self.cells["settings.disclosure_threshold"] = cell
+                try:
+                    out["disclosure_threshold"] = int(value)
+                except ValueError:
+                    self.problem(
+                        cell,
+                        "xlsform.invalid_value",
+                        f"disclosure_threshold {value!r} is not a whole number",
+                    )
+        if raw_id is None:
+            raw_id = PurePath(self.filename).stem
+            where = f"the file name {self.filename!r} (there is no settings form_id)"
+            self.cells.setdefault("id", sheet.title if sheet is not None else "settings")
+        else:
+            where = f"form_id {raw_id!r}"
+        slug = _slug(raw_id)
+        if slug is None:
+            self.problem(
+                self.cells["id"],
+                "xlsform.invalid_value",
+                f"{where} cannot be a questionnaire id: use 3 to 64 ASCII letters, digits, "
+                "'-' or '_', starting with a letter",
+            )
+            slug = "invalid-id"
+        out["id"] = slug
+        for key in ("default_language", "languages", "title", "settings"):
+            self.cells.setdefault(key, sheet.title if sheet is not None else "settings")
+        return out
+
+    def key_columns(self, sheet: _Sheet, columns: Mapping[str, _Column]) -> dict[str, str]:
+        """Key -> the sheet's column for it (for texts, the default language's), so that a
+        problem about a missing value points at the empty cell where it belongs."""
+        if sheet.title in self.sheet_keys:
+            return dict(self.sheet_keys[sheet.title])
+        found: dict[str, str] = {}
+        for header, column in columns.items():
+            if column.key is None:
+                continue
+            if column.key in _TRANSLATED and self.language(sheet, column) == self.default_language:
+                found[column.key] = header
+            else:
+                found.setdefault(column.key, header)
+        self.sheet_keys[sheet.title] = found
+        return dict(found)
+
+    def read_row(
+        self, sheet: _Sheet, columns: Mapping[str, _Column], row: Mapping[str, str], number: int
+    ) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str], dict[str, str]]:
+        """A row's plain values, translated texts, sub-path -> header, and other columns."""
+        values: dict[str, str] = {}
+        texts: dict[str, dict[str, str]] = {}
+        where: dict[str, str] = self.key_columns(sheet, columns)
+        others: dict[str, str] = {}
+        for header, value in row.items():
+            column = columns[header]
+            if column.key is None:
+                others[header] = value
+            elif column.key in _TRANSLATED:
+                code = self.language(sheet, column)
+                if code is None:
+                    continue  # reported at the header
+                text = texts.setdefault(column.key, {})
+                if code in text and text[code] != value:
+                    self.problem(
+                        sheet.cell(number, header),
+                        "xlsform.invalid_value",
+                        f"two {column.key} columns give the {code!r} text",
+                    )
+                text[code] = value
+                where[format_path([column.key, code])] = header
+            else:
+                values[column.key] = value
+                where[column.key] = header
+        return values, texts, where, others
+
+    def read_survey(
+        self, sheet: _Sheet, columns: Mapping[str, _Column]
+    ) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+        top: list[dict[str, Any]] = []
+        # (kind, questions list, the begin row's where, attached to the tree?)
+        stack: list[tuple[str, list[dict[str, Any]], _Where | None, bool]] = [
+            ("survey", top, None, True)
+        ]
+        bindings: dict[str, dict[str, str]] = {"tags": {}, "design": {}}
+        type_header = next(h for h, c in columns.items() if c.key == "type")
+        for index, row in enumerate(sheet.rows):
+            number = index + 2
+            if not row:
+                continue
+            values, texts, cols, _ = self.read_row(sheet, columns, row, number)
+            cols.setdefault("type", type_header)
+            where = _Where(sheet, number, cols["type"], cols)
+            type_text = _WHITESPACE.sub(" ", values.get("type", "").strip())
+            name = values.get("name")
+            if not type_text:
+                if values or texts:
+                    self.problem(
+                        sheet.cell(number, type_header),
+                        "xlsform.missing_type",
+                        "this row has no type (a row is one question, group or repeat)",
+                    )
+                continue
+            end = RE_END_CONTROL.match(type_text)
+            if end:
+                kind = str(aliases.control[end.group("type")])
+                extra = sorted(set(values) - {"type", "name"}) + sorted(texts)
+                if extra:
+                    self.problem(
+                        where.cell(extra[0]),
+                        "xlsform.invalid_value",
+                        f"an 'end {kind}' row takes no {extra[0]!r}",
+                    )
+                if len(stack) == 1 or stack[-1][0] != kind:
+                    opened = f"'begin {stack[-1][0]}'" if len(stack) > 1 else "nothing"
+                    self.problem(
+                        where.cell("type"),
+                        "xlsform.structure",
+                        f"'end {kind}' does not match the open {opened}",
+                    )
+                    self.fatal = True
+                if len(stack) > 1:
+                    stack.pop()  # taken as the end of the open one, not to report it again
+                continue
+            begin = RE_BEGIN_CONTROL.match(type_text)
+            kind, refusal = self.question_type(type_text, begin)
+            attached = stack[-1][3]
+            if refusal is not None:
+                code, message = refusal
+                self.problem(where.cell("type"), code, message)
+                if name:
+                    self.refused_names.add(name)
+                if begin:
+                    stack.append((str(aliases.control[begin.group("type")]), [], where, False))
+                continue
+            if not attached and name:
+                self.refused_names.add(name)
+            question = self.question(kind, type_text, values, texts, where)
+            for section, roles in (("tags", TAG_ROLES), ("design", DESIGN_ROLES)):
+                key = "dimension" if section == "tags" else "design"
+                if key in values:
+                    self.bind(section, roles, values[key], name, where.cell(key), bindings)
+            stack[-1][1].append(question)
+            self.where[id(question)] = where
+            if begin:
+                stack.append((kind, question["questions"], where, attached))
+        for kind, _, begun, _ in stack[1:]:
+            assert begun is not None  # noqa: S101  # only the root has no row
+            self.problem(begun.cell("type"), "xlsform.structure", f"'begin {kind}' is never ended")
+            self.fatal = True
+        return top, bindings["tags"], bindings["design"]
+
+    def question_type(
+        self, type_text: str, begin: re.Match[str] | None
+    ) -> tuple[str, tuple[str, str] | None]:
+        """Our type for a type cell, or the refusal (code, message)."""
+        unsupported = "xlsform.unsupported_type"
+        if begin:
+            control = str(aliases.control[begin.group("type")])
+            if control not in ("group", "repeat") or begin.group("list_name"):
+                return "", (unsupported, f"{type_text!r} is not supported: {_SUPPORTED_TYPES_TEXT}")
+            return control, None
+        select = RE_SELECT.match(type_text)
+        if select:
+            command = select.group("select_command")
+            list_name = select.group("list_name")
+            kind = {"select one": "select_one", "select all that apply": "select_multiple"}.get(
+                str(aliases.select[command])
+            )
+            if kind is None or command in aliases.select_from_file:
+                return "", (unsupported, f"{command!r} is not supported: {_SUPPORTED_TYPES_TEXT}")
+            if PurePath(list_name).suffix or "${" in list_name:
+                return "", (
+                    unsupported,
+                    f"{type_text!r}: choices from files or from other answers are not "
+                    "supported; list the choices in the 'choices' sheet",
+                )
+            return kind, None
+        if type_text in aliases.select:
+            return "", ("xlsform.invalid_value", f"{type_text!r} needs a choice list name")
+        alias = str(aliases._type_alias_map.get(type_text, type_text))
+        if alias in _METADATA_TYPES:
+            return "", (
+                unsupported,
+                f"the metadata type {type_text!r} is not supported: the service records "
+                "submission times itself; ask for a datetime question (with a default of "
+                "now()) if the interview times matter",
+            )
+        kind = _SIMPLE_TYPES.get(type_text) or _SIMPLE_TYPES.get(type_text.lower())
+        if kind is None:
+            return "", (
+                unsupported,
+                f"the question type {type_text!r} is not supported: {_SUPPORTED_TYPES_TEXT}",
+            )
+        return kind, None
+
+    def question(
+        self,
+        kind: str,
+        type_text: str,
+        values: Mapping[str, str],
+        texts: Mapping[str, dict[str, str]],
+        where: _Where,
+    ) -> dict[str, Any]:
+        raw: dict[str, Any] = {"type": kind}
+        for key, value in values.items():
+            if key in ("type", "dimension", "design"):
+                continue
+            if key == "required":
+                flag = _yes_no(value)
+                raw[key] = value if flag is None else flag
+            elif key == "pii":
+                flag = _yes_no(value)
+                if flag is None:
+                    self.problem(
+                        where.cell(key), "xlsform.invalid_value", f"pii is yes or no, not {value!r}"
+                    )
+                else:
+                    raw[key] = flag
+            elif key == "default":
+                raw[key] = _typed_default(kind, value)
+            else:
+                raw[key] = value
+        raw.update(texts)
+        if kind in SELECT_TYPES:
+            select = RE_SELECT.match(type_text)
+            assert select is not None  # noqa: S101  # question_type matched it
+            raw["choices"] = select.group("list_name")
+            if select.group("specify_other"):
+                raw["or_other"] = True
+        if kind in ("group", "repeat"):
+            raw["questions"] = []
+        order = {k: i for i, k in enumerate(_QUESTION_ORDER)}
+        question = dict(sorted(raw.items(), key=lambda item: order.get(item[0], len(order))))
+        for key in _EXPRESSION_KEYS:
+            source = question.get(key)
+            if not isinstance(source, str):
+                continue
+            try:
+                parse(source)
+            except ExpressionError as exc:
+                if exc.code == "unknown_function":
+                    self.problem(
+                        where.cell(key),
+                        "xlsform.unsupported_function",
+                        f"{key}: {exc.message}; the service evaluates expressions itself and "
+                        "knows only the functions listed in docs/questionnaire-format.md",
+                    )
+                    self.reported.add((id(question), key))
+        return question
+
+    def bind(
+        self,
+        section: str,
+        roles: Sequence[str],
+        value: str,
+        name: str | None,
+        cell: str,
+        bindings: dict[str, dict[str, str]],
+    ) -> None:
+        column = "dimension" if section == "tags" else "design"
+        for role in value.split():
+            if role not in roles:
+                self.problem(
+                    cell,
+                    "xlsform.invalid_value",
+                    f"{column} {role!r} is not one of {', '.join(roles)}",
+                )
+            elif role in bindings[section]:
+                self.problem(
+                    cell,
+                    "xlsform.invalid_value",
+                    f"{column} {role!r} is already given by {bindings[section][role]!r} "
+                    f"({self.cells[f'{section}.{role}']})",
+                )
+            elif name:
+                bindings[section][role] = name
+                self.cells[f"{section}.{role}"] = cell
+
+    def read_choices(
+        self, sheet: _Sheet, columns: Mapping[str, _Column]
+    ) -> dict[str, list[dict[str, Any]]]:
+        lists: dict[str, list[dict[str, Any]]] = {}
+        media = {h: c for h, c in columns.items() if c.media}
+        self.unsupported_columns(sheet, media, ": choices have text labels only")
+        for index, row in enumerate(sheet.rows):
+            number = index + 2
+            if not row:
+                continue
+            values, texts, cols, others = self.read_row(sheet, columns, row, number)
+            list_name = values.get("list_name")
+            header = cols.get("name") or next(iter(row))
+            where = _Where(sheet, number, header, cols)
+            if not list_name:
+                self.problem(
+                    sheet.cell(number, next(iter(row))),
+                    "xlsform.invalid_value",
+                    "this choice has no list_name",
+                )
+                continue
+            choice: dict[str, Any] = {}
+            if "name" in values:
+                choice["name"] = values["name"]
+            choice.update(texts)
+            properties = {h: v for h, v in others.items() if h not in media}
+            if properties:
+                choice["properties"] = properties
+                for h in properties:
+                    cols[format_path(["properties", h])] = h
+            lists.setdefault(list_name, []).append(choice)
+            self.where[id(choice)] = where
+            self.list_rows.setdefault(list_name, _Where(sheet, number, cols.get("list_name")))
+        return lists
+
+    def add_other_questions(self, questions: list[dict[str, Any]]) -> None:
+        """The text question pyxform adds after an `or_other` select, unless the sheet has one."""
+        names = {q.get("name") for q in _walk(questions)}
+        for siblings in _containers(questions):
+            index = 0
+            while index < len(siblings):
+                question = siblings[index]
+                index += 1
+                name = question.get("name")
+                if not question.get("or_other") or not name or f"{name}_other" in names:
+                    continue
+                other = _other_question(name, self.default_language)
+                siblings.insert(index, other)
+                names.add(other["name"])
+                self.where[id(other)] = self.where[id(question)]
+                index += 1
+
+    # -- locations
+
+    def locate_all(self, definition: Mapping[str, Any]) -> None:
+        def visit(items: Sequence[Any], base: list[str | int]) -> None:
+            for position, item in enumerate(items):
+                path = [*base, position]
+                text = format_path(path)
+                where = self.where.get(id(item))
+                if where is not None:
+                    self.index[text] = where
+                for key in _EXPRESSION_KEYS:
+                    if (id(item), key) in self.reported:
+                        self.suppressed.add(f"{text}.{key}")
+                children = item.get("questions") if isinstance(item, Mapping) else None
+                if isinstance(children, list):
+                    visit(children, [*path, "questions"])
+
+        visit(definition.get("questions", []), ["questions"])
+        for list_name, choices in definition.get("choice_lists", {}).items():
+            visit(choices, ["choice_lists", list_name])
+            row = self.list_rows.get(list_name)
+            if row is not None:
+                self.cells[format_path(["choice_lists", list_name])] = row.cell("list_name")
+
+    def locate(self, path: str, message: str = "") -> str:
+        """The cell a JSON path of the definition came from (the sheet when no better)."""
+        prefixes = [path] + [path[:i] for i in range(len(path) - 1, 0, -1) if path[i] in ".["]
+        for prefix in prefixes:
+            where = self.index.get(prefix)
+            if where is not None:
+                return where.cell(path[len(prefix) :].lstrip("."), message)
+            if prefix in self.cells:
+                return self.cells[prefix]
+        if path.startswith("choice_lists"):
+            return "choices"
+        return "survey"
+
+    def translate(self, problems: Sequence[Problem]) -> list[dict[str, str]]:
+        out = []
+        for problem in problems:
+            if problem.code == "definition.unknown_function" and problem.path in self.suppressed:
+                continue
+            if problem.code == "definition.unknown_reference" and any(
+                f"${{{name}}}" in problem.message for name in self.refused_names
+            ):
+                continue  # the row it names was refused already
+            message = _QUESTION_PATH_IN_MESSAGE.sub(
+                lambda m: self.locate(m.group(0)), problem.message
+            )
+            path = self.locate(problem.path, problem.message)
+            out.append({"path": path, "code": problem.code, "message": message})
+        return out
+
+    def in_sheet_order(self, problems: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+        """Problems by sheet (workbook order), row and column; whole-file ones first."""
+        sheets = [str(s).lower() for s in (self.data.sheet_names or [])]
+
+        def key(problem: dict[str, str]) -> tuple[int, int, int, str]:
+            sheet, _, cell = problem["path"].partition("!")
+            match = re.match(r"([A-Z]+)(\d+)$", cell)
+            rank = sheets.index(sheet.lower()) + 1 if sheet.lower() in sheets else 0
+            if match is None:
+                return (rank, 0, 0, "")
+            letters = match.group(1)
+            return (rank, int(match.group(2)), len(letters), letters)
+
+        return sorted(problems, key=key)
+
+
+def _typed_default(kind: str, value: str) -> str | int | float:
+    """A default as read from a cell: a number for integer and decimal questions."""
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "decimal":
+            number = float(value)
+            return int(number) if number.is_integer() and "." not in value else number
+    except ValueError:
+        pass
+    return value
+
+
+def _other_question(name: str, language: str) -> dict[str, Any]:
+    return {
+        "name": f"{name}_other",
+        "type": "text",
+        "label": {language: OTHER_LABEL},
+        "relevant": f"selected(${{{name}}}, 'other')",
+    }
+
+
+def _walk(questions: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    for question in questions:
+        yield question
+        children = question.get("questions")
+        if isinstance(children, list):
+            yield from _walk(children)
+
+
+def _containers(questions: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    yield questions
+    for question in list(questions):
+        children = question.get("questions")
+        if isinstance(children, list):
+            yield from _containers(children)
+
+
+def _read_workbook(content: bytes, filename: str) -> Any:
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise XLSFormError(
+            [
+                {
+                    "path": "",
+                    "code": "xlsform.unreadable",
+                    "message": f"{filename!r} is not an XLSForm workbook: upload an .xlsx or .xls "
+                    "file",
+                }
+            ]
+        )
+    try:
+        return get_xlsform(content, file_type=suffix)
+    except (PyXFormError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:
+        raise XLSFormError(
+            [
+                {
+                    "path": "",
+                    "code": "xlsform.unreadable",
+                    "message": f"{filename!r} cannot be read as an {suffix} workbook: {exc}",
+                }
+            ]
+        ) from exc
+
+
+def definition_from_xlsform(content: bytes, filename: str) -> dict[str, Any]:
+    """The definition an XLSForm workbook describes; raises XLSFormError listing every problem.
+
+    The file is read by pyxform's reader; every cell ends up in the definition or in a problem
+    (`{"path": "survey!B12", "code": "xlsform.unsupported_type", "message": ...}`). The result
+    has passed `check_definition` and pyxform builds an XForm from it.
+    """
+    data = _read_workbook(content, filename)
+    reader = _Reader(data, _header_letters(content, PurePath(filename).suffix.lower()), filename)
+    definition = reader.read()
+    if reader.fatal:
+        raise XLSFormError(reader.in_sheet_order(reader.problems))
+    problems = reader.problems + reader.translate(check_definition(definition))
+    if problems:
+        raise XLSFormError(reader.in_sheet_order(problems))
+    # pyxform has rules of its own (parameters, for one): the XForm must build. Imported here
+    # because xform.py builds on this module.
+    from survey_service.questionnaire.xform import XFormError, xform_from_definition
+
+    try:
+        xform_from_definition(definition, version=1)
+    except XFormError as exc:
+        path = reader.locate(exc.path) if exc.path else "survey"
+        raise XLSFormError(
+            [{"path": path, "code": "xlsform.rejected", "message": exc.message}]
+        ) from exc
+    return definition
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+@dataclass
+class _Layout:
+    """The three sheets as rows of cell values (header -> value)."""
+
+    survey: list[dict[str, Any]] = field(default_factory=list)
+    survey_paths: list[str] = field(default_factory=list)
+    choices: list[dict[str, Any]] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PyxformWorkbook:
+    """A definition as the dict pyxform's converter takes, and each survey row's JSON path."""
+
+    data: dict[str, Any]
+    row_paths: list[str]
+
+    def path_of_row(self, row: int) -> str | None:
+        """The JSON path of survey row `row` (2 is the first row under the headers)."""
+        index = row - 2
+        return self.row_paths[index] if 0 <= index < len(self.row_paths) else None
+
+
+class _Writer:
+    """Lays a definition out as XLSForm sheets, for a workbook or for pyxform."""
+
+    def __init__(self, definition: Mapping[str, Any], *, for_xform: bool) -> None:
+        self.definition = definition
+        self.for_xform = for_xform
+        self.default = str(definition["default_language"])
+        self.languages = [str(x) for x in definition.get("languages") or [self.default]]
+        self.lists: dict[str, list[Mapping[str, Any]]] = {
+            str(k): list(v) for k, v in (definition.get("choice_lists") or {}).items()
+        }
+        self.other_lists: dict[str, str] = {}  # list -> the list with `other` added (XForm)
+        self.roles: dict[str, list[tuple[str, str]]] = {}
+        for section in ("tags", "design"):
+            for role, name in (definition.get(section) or {}).items():
+                self.roles.setdefault(str(name), []).append((section, str(role)))
+        self.layout = _Layout()
+
+    def text_header(self, key: str, code: str) -> str:
+        return f"{key}::{language_column_name(code)}"
+
+    def texts(self, text: Mapping[str, str], key: str) -> dict[str, str]:
+        cells = {}
+        for code in self.languages:
+            value = text.get(code)
+            if value is None and self.for_xform:
+                value = text.get(self.default)  # the documented fallback; pyxform writes "-"
+            if value is not None:
+                cells[self.text_header(key, code)] = value
+        return cells
+
+    def run(self, *, version: int | None = None) -> _Layout:
+        self.questions(self.definition["questions"], ["questions"])
+        self.choices()
+        self.settings(version)
+        return self.layout
+
+    def questions(self, questions: Sequence[Mapping[str, Any]], base: list[str | int]) -> None:
+        skip: set[int] = set()
+        for index, question in enumerate(questions):
+            if index in skip:
+                continue
+            path = format_path([*base, index])
+            kind = str(question["type"])
+            row: dict[str, Any] = {"name": question["name"]}
+            choice_filter = question.get("choice_filter")
+            if kind in ("group", "repeat"):
+                row["type"] = f"begin {kind}"
+            elif kind in SELECT_TYPES:
+                list_name = str(question["choices"])
+                if question.get("or_other") and self.for_xform:
+                    list_name = self.other_list(list_name)
+                    if choice_filter:
+                        choice_filter = f"({choice_filter}) or name = 'other'"
+                elif question.get("or_other"):
+                    list_name += " or_other"
+                    following = questions[index + 1] if index + 1 < len(questions) else None
+                    if following == _other_question(str(question["name"]), self.default):
+                        skip.add(index + 1)  # the reader adds it back
+                row["type"] = f"{kind} {list_name}"
+            else:
+                row["type"] = kind
+            for key in TEXT_KEYS:
+                if key in question:
+                    row.update(self.texts(question[key], key))
+            for key in ("relevant", "constraint", "calculation", "repeat_count", "appearance"):
+                if key in question:
+                    row[key] = question[key]
+            if choice_filter:
+                row["choice_filter"] = choice_filter
+            if "required" in question:
+                required = question["required"]
+                row["required"] = (
+                    required if isinstance(required, str) else ("yes" if required else "no")
+                )
+            if "default" in question:
+                row["default"] = _cell_text(question["default"])
+            if "parameters" in question:
+                row["parameters"] = question["parameters"]
+            if not self.for_xform:
+                if "pii" in question:
+                    row["pii"] = "yes" if question["pii"] else "no"
+                for section, column in (("tags", "dimension"), ("design", "design")):
+                    roles = [
+                        r for s, r in self.roles.get(str(question["name"]), []) if s == section
+                    ]
+                    if roles:
+                        row[column] = " ".join(roles)
+            self.layout.survey.append(row)
+            self.layout.survey_paths.append(path)
+            if kind in ("group", "repeat"):
+                self.questions(question["questions"], [*base, index, "questions"])
+                self.layout.survey.append({"type": f"end {kind}"})
+                self.layout.survey_paths.append(path)
+
+    def other_list(self, list_name: str) -> str:
+        """For the XForm: a copy of the list with the `other` choice (pyxform would add its own
+        `<name>_other` question and change the list for every question using it)."""
+        if list_name in self.other_lists:
+            return self.other_lists[list_name]
+        choices = self.lists.get(list_name, [])
+        if any(c.get("name") == "other" for c in choices):
+            self.other_lists[list_name] = list_name
+            return list_name
+        derived = f"{list_name}_or_other"
+        while derived in self.lists:
+            derived += "_"
+        other = {"name": "other", "label": dict.fromkeys(self.languages, "Other")}
+        self.lists[derived] = [*choices, other]
+        self.other_lists[list_name] = derived
+        return derived
+
+    def choices(self) -> None:
+        for list_name, choices in self.lists.items():
+            for choice in choices:
+                row: dict[str, Any] = {"list_name": list_name, "name": choice["name"]}
+                row.update(self.texts(choice.get("label", {}), "label"))
+                for key, value in (choice.get("properties") or {}).items():
+                    if not self.for_xform and not _is_choice_property(str(key)):
+                        raise ValueError(
+                            f"choice property {key!r} of list {list_name!r} would be read back "
+                            "as a column of its own; rename it"
+                        )
+                    row[str(key)] = value
+                self.layout.choices.append(row)
+
+    def settings(self, version: int | None) -> None:
+        title: Mapping[str, str] = self.definition["title"]
+        settings: dict[str, Any] = {
+            "form_id": self.definition["id"],
+            "form_title": title.get(self.default, next(iter(title.values()))),
+            "default_language": language_column_name(self.default),
+        }
+        if version is not None:
+            settings["version"] = str(version)
+        if not self.for_xform:
+            for code in self.languages:
+                if code != self.default and code in title:
+                    settings[f"title_translation::{language_column_name(code)}"] = title[code]
+            description = self.definition.get("description") or {}
+            for code in self.languages:
+                if code in description:
+                    settings[self.text_header("description", code)] = description[code]
+            threshold = (self.definition.get("settings") or {}).get("disclosure_threshold")
+            if threshold is not None:
+                settings["disclosure_threshold"] = threshold
+        self.layout.settings = settings
+
+    def survey_headers(self) -> list[str]:
+        """The survey columns in use, in a fixed order; label columns for every language."""
+
+        def texts(key: str) -> list[str]:
+            return [self.text_header(key, code) for code in self.languages]
+
+        order = [
+            "type",
+            "name",
+            *texts("label"),
+            *texts("hint"),
+            "relevant",
+            "required",
+            *texts("required_message"),
+            "constraint",
+            *texts("constraint_message"),
+            "calculation",
+            "choice_filter",
+            "repeat_count",
+            "default",
+            "appearance",
+            "parameters",
+            "pii",
+            "dimension",
+            "design",
+        ]
+        used = {k for row in self.layout.survey for k in row} | set(texts("label"))
+        for key in TEXT_KEYS:  # a text in one language: columns for all, for translators
+            if used & set(texts(key)):
+                used |= set(texts(key))
+        return [h for h in order if h in used]
+
+    def choices_headers(self) -> list[str]:
+        labels = [self.text_header("label", code) for code in self.languages]
+        fixed = ["list_name", "name", *labels]
+        properties = dict.fromkeys(k for row in self.layout.choices for k in row if k not in fixed)
+        return [*fixed, *properties]
+
+
+def _is_choice_property(header: str) -> bool:
+    """Whether the choices sheet reads a column with this header as a property."""
+    column = _classify([header], aliases.list_header, _CHOICES_PLAIN, _CHOICES_COLUMNS)[header]
+    return column.key is None and not column.media
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def pyxform_workbook(definition: Mapping[str, Any], *, version: int) -> PyxformWorkbook:
+    """A checked definition as the workbook dict pyxform converts to an XForm.
+
+    Unlike the spreadsheet export, every text is given in every language (the default
+    language stands in, as the service does), and `or_other` selects get a list with the
+    `other` choice instead of pyxform's generated question (the definition has its own).
+    """
+    writer = _Writer(definition, for_xform=True)
+    layout = writer.run(version=version)
+    data: dict[str, Any] = {
+        "survey": [{k: str(v) for k, v in row.items()} for row in layout.survey],
+        "survey_header": [dict.fromkeys(writer.survey_headers())],
+        "settings": [{k: str(v) for k, v in layout.settings.items()}],
+        "settings_header": [dict.fromkeys(layout.settings)],
+        "sheet_names": ["survey", "choices", "settings"],
+    }
+    if layout.choices:
+        data["choices"] = [{k: str(v) for k, v in row.items()} for row in layout.choices]
+        data["choices_header"] = [dict.fromkeys(writer.choices_headers())]
+    return PyxformWorkbook(data, list(layout.survey_paths))
+
+
+def xlsform_from_definition(definition: Mapping[str, Any]) -> bytes:
+    """An .xlsx workbook (survey, choices, settings) that `definition_from_xlsform` reads back
+    into the same definition; raises DefinitionError when the definition does not check."""
+    problems = check_definition(definition)
+    if problems:
+        raise DefinitionError(problems)
+    writer = _Writer(definition, for_xform=False)
+    layout = writer.run()
+    workbook = Workbook()
+    survey_sheet = workbook.active
+    assert survey_sheet is not None  # noqa: S101  # a new workbook has a sheet
+    survey_sheet.title = "survey"
+    sheets = [
+        (survey_sheet, writer.survey_headers(), layout.survey),
+        (workbook.create_sheet("choices"), writer.choices_headers(), layout.choices),
+        (workbook.create_sheet("settings"), list(layout.settings), [layout.settings]),
+    ]
+    for sheet, headers, rows in sheets:
+        for column, header in enumerate(headers, start=1):
+            _write(sheet, 1, column, header)
+        for number, row in enumerate(rows, start=2):
+            for column, header in enumerate(headers, start=1):
+                if header in row:
+                    _write(sheet, number, column, row[header])
+        sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _write(sheet: Any, row: int, column: int, value: Any) -> None:
+    cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"  # text, not a formula
