@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from survey_service.api.problems import problem
 from survey_service.db import SQLITE_BEGIN
 from survey_service.errors import Forbidden, Unauthorized
-from survey_service.models import Role, User
+from survey_service.models import Principal, Role
 from survey_service.services import accounts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,7 +70,7 @@ def init_request_session(app: Flask) -> None:
     app.teardown_request(_teardown)
 
 
-def _credentials() -> User | None:
+def _credentials() -> Principal | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     value = value.strip()
@@ -94,9 +94,9 @@ def _credentials() -> User | None:
     raise Unauthorized("auth.unsupported_scheme", "Use 'Authorization: Bearer <token>' (or Basic).")
 
 
-def current_user() -> User:
+def current_user() -> Principal:
     """The authenticated user; 401 problem when the request carries no valid credentials."""
-    user: User | None = g.get("user")
+    user: Principal | None = g.get("user")
     if user is None:
         user = _credentials()
         if user is None:

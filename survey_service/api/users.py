@@ -63,7 +63,7 @@ class Me(MethodView):
     @blp.response(200, UserSchema)
     def get(self) -> Any:
         """The authenticated user."""
-        return current_user()
+        return accounts.get_user(db_session(), current_user().id)
 
 
 @blp.route("/users/<int:user_id>")

@@ -1,6 +1,6 @@
 """ORM models: every table of the service, imported here so the metadata is complete."""
 
-from survey_service.models.account import ApiToken, Role, User
+from survey_service.models.account import ApiToken, Principal, Role, User
 from survey_service.models.questionnaire import (
     Questionnaire,
     QuestionnaireStatus,
@@ -10,6 +10,7 @@ from survey_service.models.response import Response, ResponseRevision, ReviewEve
 
 __all__ = [
     "ApiToken",
+    "Principal",
     "Questionnaire",
     "QuestionnaireStatus",
     "QuestionnaireVersion",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String
@@ -21,6 +22,24 @@ class Role(enum.StrEnum):
     STATISTICIAN = "statistician"
 
 
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request: what authorisation needs, without loading the ORM user."""
+
+    id: int
+    name: str
+    role: str
+    countries: tuple[str, ...]
+
+    def may_work_on(self, country: str | None) -> bool:
+        """Whether the user's countries cover `country` (an empty list covers all)."""
+        return not self.countries or (country is not None and country in self.countries)
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        return cls(user.id, user.name, user.role, tuple(user.countries))
+
+
 class User(Base):
     """A person or system account; `countries` empty means every country."""
 
@@ -37,10 +56,6 @@ class User(Base):
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", order_by="ApiToken.id", cascade="all, delete-orphan"
     )
-
-    def may_work_on(self, country: str | None) -> bool:
-        """Whether the user's countries cover `country` (an empty list covers all)."""
-        return not self.countries or (country is not None and country in self.countries)
 
 
 class ApiToken(Base):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from survey_service import codes
 from survey_service.db import utcnow
 from survey_service.errors import Conflict, NotFound, Unprocessable
-from survey_service.models import ApiToken, Role, User
+from survey_service.models import ApiToken, Principal, Role, User
 
 TOKEN_PREFIX = "sst_"  # noqa: S105 - a public marker that starts every token, not a secret
 # last_used_at is refreshed at most this often, so authentication is not a write per request
@@ -161,7 +161,7 @@ def list_users(session: Session) -> Sequence[User]:
     return session.scalars(select(User).order_by(User.id)).all()
 
 
-def revoke_token(session: Session, token_id: int, user: User | None = None) -> ApiToken:
+def revoke_token(session: Session, token_id: int, user: User | Principal | None = None) -> ApiToken:
     """Revoke a token (only among `user`'s tokens when given); revoking twice is harmless."""
     token = session.get(ApiToken, token_id)
     if token is None or (user is not None and token.user_id != user.id):
@@ -174,38 +174,47 @@ def revoke_token(session: Session, token_id: int, user: User | None = None) -> A
 
 # every request authenticates: one round trip for the user and the token's state, built once
 _TOKEN_LOOKUP = (
-    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+    select(
+        User.id,
+        User.name,
+        User.role,
+        User.countries,
+        User.active,
+        ApiToken.id,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+    )
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
 
 
-def authenticate_token(session: Session, secret: str) -> User | None:
+def authenticate_token(session: Session, secret: str) -> Principal | None:
     """The active user holding a live token with this secret, or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     found = session.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(secret)}).first()
     if found is None:
         return None
-    user, token_id, revoked_at, last_used_at = found
-    if revoked_at is not None or not user.active:
+    user_id, name, role, countries, active, token_id, revoked_at, last_used_at = found
+    if revoked_at is not None or not active:
         return None
     now = utcnow()
     if last_used_at is None or now - last_used_at > _LAST_USED_RESOLUTION:
         session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-    return user
+    return Principal(user_id, name, role, tuple(countries or ()))
 
 
-def authenticate_password(session: Session, name: str, password: str) -> User | None:
+def authenticate_password(session: Session, name: str, password: str) -> Principal | None:
     """The active user `name` if `password` (or one of its API tokens) matches, else None."""
     user = session.scalar(select(User).where(User.name == name))
     if user is None or not user.active:
         return None
     if password.startswith(TOKEN_PREFIX):
         token_user = authenticate_token(session, password)
-        return user if token_user is not None and token_user.id == user.id else None
+        return token_user if token_user is not None and token_user.id == user.id else None
     if user.password_hash and verify_password(user.password_hash, password):
-        return user
+        return Principal.of(user)
     return None
 
 

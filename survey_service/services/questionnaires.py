@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 
 from survey_service.db import utcnow
 from survey_service.errors import Conflict, NotFound, Unprocessable
-from survey_service.models import Questionnaire, QuestionnaireStatus, QuestionnaireVersion, User
+from survey_service.models import (
+    Principal,
+    Questionnaire,
+    QuestionnaireStatus,
+    QuestionnaireVersion,
+)
 from survey_service.questionnaire.definition import check_definition, content_hash
 
 
@@ -44,7 +49,9 @@ def list_questionnaires(session: Session) -> Sequence[Questionnaire]:
     return session.scalars(select(Questionnaire).order_by(Questionnaire.id)).all()
 
 
-def create_questionnaire(session: Session, definition: Any, user: User | None) -> Questionnaire:
+def create_questionnaire(
+    session: Session, definition: Any, user: Principal | None
+) -> Questionnaire:
     """Check a definition and store it as the draft of a new questionnaire."""
     data = _checked(definition)
     qid = data["id"]
@@ -68,7 +75,9 @@ def create_questionnaire(session: Session, definition: Any, user: User | None) -
     return questionnaire
 
 
-def update_draft(session: Session, qid: str, definition: Any, user: User | None) -> Questionnaire:
+def update_draft(
+    session: Session, qid: str, definition: Any, user: Principal | None
+) -> Questionnaire:
     """Replace the draft of `qid` with a checked definition (its `id` must stay `qid`)."""
     questionnaire = get_questionnaire(session, qid, for_update=True)
     if isinstance(definition, dict) and definition.get("id", qid) != qid:
@@ -98,7 +107,7 @@ def latest_version(session: Session, questionnaire: Questionnaire) -> Questionna
     return get_version(session, questionnaire.id, questionnaire.latest_version)
 
 
-def publish(session: Session, qid: str, user: User | None) -> QuestionnaireVersion:
+def publish(session: Session, qid: str, user: Principal | None) -> QuestionnaireVersion:
     """Publish the draft as the next immutable version; an unchanged draft is refused."""
     questionnaire = get_questionnaire(session, qid, for_update=True)
     current = latest_version(session, questionnaire)
@@ -147,7 +156,7 @@ def get_version(session: Session, qid: str, version: int) -> QuestionnaireVersio
 
 
 def set_status(
-    session: Session, qid: str, status: QuestionnaireStatus, user: User | None
+    session: Session, qid: str, status: QuestionnaireStatus, user: Principal | None
 ) -> Questionnaire:
     """Close (stop accepting responses) or reopen a questionnaire; idempotent."""
     questionnaire = get_questionnaire(session, qid, for_update=True)
@@ -169,7 +178,7 @@ class LoadOutcome:
     version: int
 
 
-def load_file(session: Session, path: Path, user: User | None = None) -> LoadOutcome:
+def load_file(session: Session, path: Path, user: Principal | None = None) -> LoadOutcome:
     """Create or update the questionnaire in `path`, publishing only when its content changed."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from survey_service.db import utcnow
 from survey_service.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from survey_service.models import (
+    Principal,
     Questionnaire,
     QuestionnaireStatus,
     QuestionnaireVersion,
@@ -28,7 +29,6 @@ from survey_service.models import (
     ReviewEvent,
     ReviewState,
     Role,
-    User,
 )
 from survey_service.questionnaire.definition import content_hash, load_definition
 from survey_service.services.questionnaires import get_questionnaire
@@ -142,11 +142,11 @@ class SubmitResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _can_submit_to(user: User, country: str | None) -> bool:
+def _can_submit_to(user: Principal, country: str | None) -> bool:
     return not user.countries or (country is not None and country in user.countries)
 
 
-def _forbidden_country(user: User, country: str | None) -> dict[str, Any]:
+def _forbidden_country(user: Principal, country: str | None) -> dict[str, Any]:
     return {
         "path": "answers",
         "code": "response.country_forbidden",
@@ -202,7 +202,7 @@ def submit_responses(
     session: Session,
     qid: str,
     submissions: Sequence[Submission],
-    user: User,
+    user: Principal,
     *,
     now: datetime | None = None,
 ) -> list[SubmitResult]:
@@ -278,7 +278,7 @@ def _prepare(
     qid: str,
     latest: int,
     versions: Mapping[int, _VersionRef],
-    user: User,
+    user: Principal,
     now: datetime,
 ) -> _Prepared | SubmitResult:
     raw_id = submission.instance_id
@@ -351,7 +351,7 @@ def _prepare(
 # Reading
 
 
-def _visible_to(user: User) -> Callable[[Select[Any]], Select[Any]]:
+def _visible_to(user: Principal) -> Callable[[Select[Any]], Select[Any]]:
     """Row-level access: countries of the account; enumerators see their own submissions."""
 
     def restrict(query: Select[Any]) -> Select[Any]:
@@ -364,7 +364,7 @@ def _visible_to(user: User) -> Callable[[Select[Any]], Select[Any]]:
     return restrict
 
 
-def get_response(session: Session, instance_id: str, user: User) -> Response:
+def get_response(session: Session, instance_id: str, user: Principal) -> Response:
     """A response the user may see; 404 otherwise (so its existence does not leak)."""
     try:
         key = normalize_instance_id(instance_id)
@@ -410,7 +410,7 @@ def decode_cursor(cursor: str) -> int:
 def list_responses(
     session: Session,
     qid: str,
-    user: User,
+    user: Principal,
     filters: ResponseFilter,
     *,
     limit: int = 100,
@@ -447,7 +447,7 @@ def list_responses(
 # Revisions and review
 
 
-def _check_editor(user: User, response: Response) -> None:
+def _check_editor(user: Principal, response: Response) -> None:
     if user.role == Role.ENUMERATOR.value and response.submitted_by != user.id:
         raise Forbidden("auth.forbidden", "Enumerators may revise only their own responses.")
 
@@ -457,7 +457,7 @@ def revise_response(
     instance_id: str,
     answers: Any,
     reason: str,
-    user: User,
+    user: Principal,
     *,
     language: str | None = None,
     now: datetime | None = None,
@@ -547,7 +547,9 @@ def _current_hash(session: Session, response: Response) -> str | None:
     )
 
 
-def list_revisions(session: Session, instance_id: str, user: User) -> Sequence[ResponseRevision]:
+def list_revisions(
+    session: Session, instance_id: str, user: Principal
+) -> Sequence[ResponseRevision]:
     """Every revision, the original submission first."""
     response = get_response(session, instance_id, user)
     if response.revision == 1:
@@ -559,7 +561,9 @@ def list_revisions(session: Session, instance_id: str, user: User) -> Sequence[R
     ).all()
 
 
-def get_revision(session: Session, instance_id: str, revision: int, user: User) -> ResponseRevision:
+def get_revision(
+    session: Session, instance_id: str, revision: int, user: Principal
+) -> ResponseRevision:
     for found in list_revisions(session, instance_id, user):
         if found.revision == revision:
             return found
@@ -567,7 +571,7 @@ def get_revision(session: Session, instance_id: str, revision: int, user: User) 
 
 
 def review_response(
-    session: Session, instance_id: str, state: str, comment: str | None, user: User
+    session: Session, instance_id: str, state: str, comment: str | None, user: Principal
 ) -> Response:
     """Set the review state; every change is kept as a review event."""
     if state not in {s.value for s in ReviewState}:
@@ -598,7 +602,7 @@ def review_response(
     return response
 
 
-def list_reviews(session: Session, instance_id: str, user: User) -> Sequence[ReviewEvent]:
+def list_reviews(session: Session, instance_id: str, user: Principal) -> Sequence[ReviewEvent]:
     response = get_response(session, instance_id, user)
     return session.scalars(
         select(ReviewEvent).where(ReviewEvent.response_id == response.id).order_by(ReviewEvent.id)
