@@ -57,10 +57,12 @@ def app(database_url: str) -> Iterator[Flask]:
 @pytest.fixture(autouse=True)
 def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     """Empty every table after each test that touched the database."""
+    # every database test depends on database_url; its engine is the app's
+    uses_database = "database_url" in request.fixturenames
+    app: Flask | None = request.getfixturevalue("app") if uses_database else None
     yield
-    if "app" not in request.fixturenames:
+    if app is None:
         return
-    app: Flask = request.getfixturevalue("app")
     engine = app.extensions["survey"]["engine"]
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as connection:
