@@ -34,14 +34,15 @@ from survey_service.questionnaire.definition import content_hash, load_definitio
 from survey_service.services.questionnaires import get_questionnaire
 from survey_service.validation.responses import ResponseValidator
 
-_validators: dict[int, ResponseValidator] = {}
+# keyed by content hash: a version's content never changes, and ids can be reused in tests
+_validators: dict[str, ResponseValidator] = {}
 _validators_lock = threading.Lock()
 _VALIDATOR_CACHE_SIZE = 64
 
 
-def validator_for(session: Session, version_id: int) -> ResponseValidator:
-    """The compiled validator of a published version; versions are immutable, so it is cached."""
-    validator = _validators.get(version_id)
+def validator_for(session: Session, version_id: int, content_hash: str) -> ResponseValidator:
+    """The compiled validator of a published version, cached by its content hash."""
+    validator = _validators.get(content_hash)
     if validator is None:
         definition = session.scalar(
             select(QuestionnaireVersion.definition).where(QuestionnaireVersion.id == version_id)
@@ -50,7 +51,7 @@ def validator_for(session: Session, version_id: int) -> ResponseValidator:
         with _validators_lock:
             if len(_validators) >= _VALIDATOR_CACHE_SIZE:
                 _validators.pop(next(iter(_validators)))
-            _validators[version_id] = validator
+            _validators[content_hash] = validator
     return validator
 
 
@@ -100,7 +101,12 @@ def _parse_time(value: Any, path: str) -> datetime | None:
 
 # status and version ids only: definitions are read once per process (validator cache)
 _VERSIONS_LOOKUP = (
-    select(Questionnaire.status, QuestionnaireVersion.version, QuestionnaireVersion.id)
+    select(
+        Questionnaire.status,
+        QuestionnaireVersion.version,
+        QuestionnaireVersion.id,
+        QuestionnaireVersion.content_hash,
+    )
     .outerjoin(QuestionnaireVersion, QuestionnaireVersion.questionnaire_id == Questionnaire.id)
     .where(Questionnaire.id == bindparam("qid"))
 )
@@ -216,7 +222,11 @@ def submit_responses(
     if not rows:
         raise NotFound("questionnaire.not_found", f"No questionnaire {qid!r}.")
     status = rows[0][0]
-    versions = {number: _VersionRef(version_id, number) for _, number, version_id in rows if number}
+    versions = {
+        number: _VersionRef(version_id, number, digest)
+        for _, number, version_id, digest in rows
+        if number
+    }
     if status == QuestionnaireStatus.CLOSED.value:
         raise Conflict("questionnaire.closed", f"Questionnaire {qid!r} accepts no responses.")
     if not versions:
@@ -270,6 +280,7 @@ def _conflict(instance_id: str) -> SubmitResult:
 class _VersionRef:
     id: int
     version: int
+    content_hash: str
 
 
 def _prepare(
@@ -300,7 +311,7 @@ def _prepare(
         return SubmitResult(
             str(raw_id), 422, code=exc.code, detail=exc.detail, errors=exc.errors or []
         )
-    validated = validator_for(session, version.id).validate(
+    validated = validator_for(session, version.id, version.content_hash).validate(
         submission.answers, language=submission.language, now=now
     )
     if not validated.ok:
@@ -477,7 +488,12 @@ def revise_response(
             errors=[{"path": "reason", "code": "response.required", "message": "required"}],
         )
     language = language or response.language
-    validator = validator_for(session, response.version_id)
+    version_hash = session.scalar(
+        select(QuestionnaireVersion.content_hash).where(
+            QuestionnaireVersion.id == response.version_id
+        )
+    )
+    validator = validator_for(session, response.version_id, version_hash or "")
     validated = validator.validate(answers, language=language, now=now)
     if not validated.ok:
         raise Unprocessable(
