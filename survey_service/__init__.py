@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from survey_service.api.context import init_request_session
     from survey_service.api.problems import register_problem_handlers
     from survey_service.db import make_engine, make_session_factory
+    from survey_service.openrosa import views as openrosa_views
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     logging.basicConfig(level=settings.log_level.upper())
@@ -55,6 +56,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     api = Api(app)
     for blueprint in (health.blp, questionnaires.blp, responses.blp, users.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(openrosa_views.bp)
     questionnaires.register_definition_schema(api.spec)
     init_request_session(app)
     # after Api(app), so these replace flask-smorest's own (non problem+json) handlers

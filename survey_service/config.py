@@ -32,6 +32,12 @@ class Settings:
     max_content_length: int = 10 * 1024 * 1024
     max_batch_size: int = 500
     disclosure_threshold: int = 10
+    attachments_dir: str = "var/attachments"
+
+    def resolved_attachments_dir(self) -> Path:
+        """The attachments folder; a relative path is under the project root."""
+        path = Path(self.attachments_dir)
+        return path if path.is_absolute() else PROJECT_ROOT / path
 
     def resolved_database_url(self) -> str:
         """The database URL with a relative SQLite path anchored at the project root."""

@@ -6,12 +6,47 @@ from typing import Any
 
 from flask import request
 
-from survey_service.errors import BadRequest, ServiceError
+from survey_service.errors import BadRequest, ServiceError, Unprocessable
+from survey_service.questionnaire.xlsform import XLSFormError, definition_from_xlsform
 
 
 class UnsupportedMediaType(ServiceError):
     status = 415
     title = "Unsupported media type"
+
+
+_SPREADSHEET_TYPES = frozenset(
+    {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-excel",
+    }
+)
+
+
+def definition_body() -> Any:
+    """A definition sent as JSON, or as an XLSForm spreadsheet (multipart or raw body)."""
+    upload = None
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file") or next(iter(request.files.values()), None)
+        if upload is None:
+            raise BadRequest(
+                "request.missing_file", "Send the spreadsheet in the multipart part 'file'."
+            )
+        content, filename = upload.read(), upload.filename or "form.xlsx"
+    elif request.mimetype in _SPREADSHEET_TYPES:
+        content = request.get_data()
+        xls = request.mimetype == "application/vnd.ms-excel"
+        filename = "form.xls" if xls else "form.xlsx"
+    else:
+        return json_body()
+    try:
+        return definition_from_xlsform(content, filename)
+    except XLSFormError as exc:
+        raise Unprocessable(
+            "xlsform.invalid",
+            f"The spreadsheet has {len(exc.problems)} problem(s); nothing was stored.",
+            errors=[dict(p) for p in exc.problems],
+        ) from exc
 
 
 def json_body() -> Any:

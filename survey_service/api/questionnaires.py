@@ -5,20 +5,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import url_for
+from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from survey_service.api.body import json_body
+from survey_service.api.body import definition_body
 from survey_service.api.context import authenticated, current_user, db_session, require
 from survey_service.models import QuestionnaireStatus
 from survey_service.questionnaire.definition import definition_schema
+from survey_service.questionnaire.xlsform import XLSX_MEDIA_TYPE, xlsform_from_definition
 from survey_service.schemas.questionnaires import (
     QuestionnaireDetailSchema,
     QuestionnaireSchema,
     VersionSchema,
     VersionSummarySchema,
 )
+from survey_service.services import openrosa
 from survey_service.services import questionnaires as service
 
 blp = Blueprint(
@@ -28,10 +30,17 @@ blp = Blueprint(
     description="Questionnaire definitions, drafts and published versions",
 )
 
+_SPREADSHEET = {"type": "string", "format": "binary"}
 _DEFINITION_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Definition"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Definition"}},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": _SPREADSHEET}}
+            },
+            XLSX_MEDIA_TYPE: {"schema": _SPREADSHEET},
+        },
     }
 }
 
@@ -49,7 +58,9 @@ class Questionnaires(MethodView):
     @blp.response(201, QuestionnaireDetailSchema)
     def post(self) -> Any:
         """Create a questionnaire from a definition; it starts as a draft."""
-        questionnaire = service.create_questionnaire(db_session(), json_body(), current_user())
+        questionnaire = service.create_questionnaire(
+            db_session(), definition_body(), current_user()
+        )
         location = url_for("questionnaires.QuestionnaireById", qid=questionnaire.id)
         return questionnaire, 201, {"Location": location}
 
@@ -76,7 +87,7 @@ class Draft(MethodView):
     @blp.response(200, QuestionnaireDetailSchema)
     def put(self, qid: str) -> Any:
         """Replace the draft with a new definition (checked completely)."""
-        return service.update_draft(db_session(), qid, json_body(), current_user())
+        return service.update_draft(db_session(), qid, definition_body(), current_user())
 
 
 @blp.route("/<string:qid>/publish")
@@ -106,6 +117,30 @@ class VersionByNumber(MethodView):
     def get(self, qid: str, version: int) -> Any:
         """One published version with its definition."""
         return service.get_version(db_session(), qid, version)
+
+
+@blp.route("/<string:qid>/versions/<int:version>/xlsform")
+class VersionXLSForm(MethodView):
+    @authenticated
+    @blp.response(200, description="The version as an XLSForm workbook.")
+    def get(self, qid: str, version: int) -> Any:
+        """The version as an XLSForm spreadsheet (reads back into the same definition)."""
+        found = service.get_version(db_session(), qid, version)
+        return Response(
+            xlsform_from_definition(found.definition),
+            mimetype=XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{qid}-v{version}.xlsx"'},
+        )
+
+
+@blp.route("/<string:qid>/versions/<int:version>/xform")
+class VersionXForm(MethodView):
+    @authenticated
+    @blp.response(200, description="The XForm XML that ODK Collect and Enketo download.")
+    def get(self, qid: str, version: int) -> Any:
+        """The version as an XForm."""
+        xml, digest = openrosa.xform_for(db_session(), qid, version)
+        return Response(xml, mimetype="text/xml", headers={"ETag": f'"{digest}"'})
 
 
 @blp.route("/<string:qid>/close")

@@ -6,10 +6,17 @@ from survey_service.models.questionnaire import (
     QuestionnaireStatus,
     QuestionnaireVersion,
 )
-from survey_service.models.response import Response, ResponseRevision, ReviewEvent, ReviewState
+from survey_service.models.response import (
+    Attachment,
+    Response,
+    ResponseRevision,
+    ReviewEvent,
+    ReviewState,
+)
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "Principal",
     "Questionnaire",
     "QuestionnaireStatus",

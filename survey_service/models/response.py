@@ -96,6 +96,23 @@ class ResponseRevision(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Attachment(Base):
+    """A file sent with a response (photo, audio), stored by content hash."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("response_id", "filename"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ReviewEvent(Base):
     """One change of a response's review state, kept forever."""
 

@@ -1,0 +1,157 @@
+"""OpenRosa 1.0 endpoints: formList, form download, manifest and submission, for field clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request, url_for
+
+from survey_service.api.context import current_user, db_session
+from survey_service.errors import Forbidden, ServiceError, Unauthorized
+from survey_service.models import Role
+from survey_service.openrosa.xml import (
+    OPENROSA_HEADERS,
+    XML_CONTENT_TYPE,
+    FormEntry,
+    InstanceError,
+    form_list_xml,
+    manifest_xml,
+    openrosa_response,
+    parse_instance,
+)
+from survey_service.services import openrosa as service
+from survey_service.services.accounts import PERMISSIONS
+from survey_service.storage import LocalStore
+
+bp = Blueprint("openrosa", __name__, url_prefix="/openrosa")
+
+_STATUS_FOR_CODE = {"openrosa.too_large": 413}
+
+
+def _reply(body: bytes, status: int = 200, **headers: str) -> Response:
+    response = Response(body, status=status, content_type=XML_CONTENT_TYPE)
+    response.headers.update(OPENROSA_HEADERS)
+    response.headers["X-OpenRosa-Accept-Content-Length"] = str(
+        current_app.config["MAX_CONTENT_LENGTH"]
+    )
+    response.headers.update(headers)
+    return response
+
+
+def _error(status: int, message: str) -> Response:
+    headers = {"WWW-Authenticate": 'Basic realm="survey-service"'} if status == 401 else {}
+    return _reply(openrosa_response(message, nature="error"), status, **headers)
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError) -> Response:
+    return _error(exc.status, exc.detail)
+
+
+@bp.before_request
+def _check_protocol() -> Response | None:
+    if request.headers.get("X-OpenRosa-Version") != "1.0":
+        return _error(400, "This endpoint speaks OpenRosa: send 'X-OpenRosa-Version: 1.0'.")
+    return None
+
+
+def _submitter() -> Any:
+    user = current_user()
+    if Role(user.role) not in PERMISSIONS["responses.submit"]:
+        raise Forbidden("auth.forbidden", f"Role {user.role!r} may not submit responses.")
+    return user
+
+
+@bp.get("/formList")
+def form_list() -> Response:
+    """The forms the authenticated user may fill: latest published version of each."""
+    _submitter()
+    session = db_session()
+    entries = []
+    for form in service.published_forms(session):
+        _, digest = service.xform_for(session, form.qid, form.version)
+        entries.append(
+            FormEntry(
+                form_id=form.qid,
+                name=form.title,
+                version=str(form.version),
+                hash=digest,
+                download_url=url_for(
+                    "openrosa.form", qid=form.qid, version=form.version, _external=True
+                ),
+                manifest_url=url_for(
+                    "openrosa.manifest", qid=form.qid, version=form.version, _external=True
+                ),
+            )
+        )
+    return _reply(form_list_xml(entries))
+
+
+@bp.get("/forms/<string:qid>/<int:version>/form.xml")
+def form(qid: str, version: int) -> Response:
+    """The XForm of one published version."""
+    _submitter()
+    xml, _ = service.xform_for(db_session(), qid, version)
+    return _reply(xml.encode("utf-8"))
+
+
+@bp.get("/forms/<string:qid>/<int:version>/manifest")
+def manifest(qid: str, version: int) -> Response:
+    """The media files of a form (none yet: questionnaires carry no media)."""
+    _submitter()
+    service.xform_for(db_session(), qid, version)
+    return _reply(manifest_xml([]))
+
+
+@bp.route("/submission", methods=["HEAD", "POST"])
+def submission() -> Response:
+    """HEAD: the pre-flight clients send; POST: an instance with its files (multipart)."""
+    user = _submitter()
+    if request.method == "HEAD":
+        return _reply(b"", 204)
+    xml_part = request.files.get("xml_submission_file")
+    if xml_part is None:
+        return _error(400, "The multipart part 'xml_submission_file' is missing.")
+    uploads = [
+        service.Upload(
+            part.filename or name, part.read(), part.mimetype or "application/octet-stream"
+        )
+        for name, part in request.files.items(multi=True)
+        if name != "xml_submission_file"
+    ]
+    session = db_session()
+
+    def resolve(form_id: str, version: int | None) -> Any:
+        ref = service.version_ref(session, form_id, version)
+        return service.definition_for(session, ref) if ref is not None else None
+
+    try:
+        instance = parse_instance(
+            xml_part.read(),
+            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            media_names=[u.filename for u in uploads],
+            resolve=resolve,
+        )
+    except InstanceError as exc:
+        return _error(_STATUS_FOR_CODE.get(exc.code, 400), exc.message)
+    if service.version_ref(session, instance.form_id, instance.version) is None:
+        return _error(
+            404 if instance.version is None else 400,
+            f"Form {instance.form_id!r} version {instance.version} is not published here; "
+            "download the current form.",
+        )
+    definition = resolve(instance.form_id, instance.version)
+    language = request.accept_languages.best_match(definition.languages)
+    store = LocalStore(current_app.extensions["survey"]["settings"].resolved_attachments_dir())
+    received = service.receive(session, instance, user, uploads, store, language=language)
+    if received.status == 201:
+        return _reply(openrosa_response(received.message), 201)
+    status = 400 if received.status == 422 else received.status
+    return _error(status, received.message)
+
+
+def unauthorized_as_basic(exc: Unauthorized) -> Response:
+    return _error(401, exc.detail)
+
+
+bp.register_error_handler(Unauthorized, unauthorized_as_basic)

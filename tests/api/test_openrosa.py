@@ -1,0 +1,304 @@
+"""ODK Collect and Enketo fetch forms and submit households over OpenRosa 1.0."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import io
+import random
+import uuid
+import xml.etree.ElementTree as ET  # noqa: S405 - parses only XML this service generated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from survey_service import demo
+from survey_service.models import Attachment, Response
+
+QID = "climate-migration-household"
+OR = {"X-OpenRosa-Version": "1.0"}
+XF = "{http://www.w3.org/2002/xforms}"
+JR_TEMPLATE = "{http://openrosa.org/javarosa}template"
+
+
+def basic(user: dict[str, str]) -> dict[str, str]:
+    token = user["Authorization"].removeprefix("Bearer ")
+    raw = base64.b64encode(f"{user['name']}:{token}".encode()).decode()
+    return {"Authorization": f"Basic {raw}", **OR}
+
+
+@pytest.fixture
+def published(client: FlaskClient, admin: dict[str, str], reference_definition: dict) -> None:
+    client.post("/api/v1/questionnaires", json=reference_definition, headers=admin)
+    assert client.post(f"/api/v1/questionnaires/{QID}/publish", headers=admin).status_code == 201
+
+
+@pytest.fixture
+def collect(make_user: Callable[..., dict[str, str]]) -> dict[str, str]:
+    """Basic credentials as an enumerator types them into Collect (user name and token)."""
+    return basic(make_user("enumerator"))
+
+
+@pytest.fixture
+def attachments_dir(app: Flask) -> Path:
+    path: Path = app.extensions["survey"]["settings"].resolved_attachments_dir()
+    return path
+
+
+def text(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(value)
+    if isinstance(value, dict):
+        return " ".join(str(value.get(k, 0)) for k in ("lat", "lon", "alt", "accuracy"))
+    return str(value)
+
+
+def fill(element: ET.Element, answers: dict[str, Any]) -> None:
+    """Fill an XForm instance template with answers, cloning repeat templates per instance."""
+    children = list(element)
+    for child in children:
+        name = child.tag.split("}")[-1]
+        if child.get(JR_TEMPLATE) is not None:
+            element.remove(child)
+            for item in answers.get(name, []):
+                copy_ = copy.deepcopy(child)
+                del copy_.attrib[JR_TEMPLATE]
+                fill(copy_, item)
+                element.append(copy_)
+            continue
+        value = answers.get(name)
+        if isinstance(value, list) and len(child):  # a repeat: clones replace the blank one
+            element.remove(child)
+            continue
+        if len(child) and name != "meta":
+            fill(child, value if isinstance(value, dict) else {})
+        elif value is not None and name != "meta":
+            child.text = text(value)
+
+
+def instance_from_xform(
+    xform: bytes, answers: dict[str, Any], instance_id: str, deprecated: str | None = None
+) -> bytes:
+    """The instance Collect would send, built from the service's own XForm template."""
+    root = ET.fromstring(xform)  # noqa: S314 - our own XForm
+    template = next(iter(root.find(f".//{XF}model").find(f"{XF}instance")))  # type: ignore[union-attr]
+    instance = copy.deepcopy(template)
+    fill(instance, answers)
+    meta = instance.find(f"{XF}meta")
+    assert meta is not None
+    meta.find(f"{XF}instanceID").text = f"uuid:{instance_id}"  # type: ignore[union-attr]
+    if deprecated:
+        ET.SubElement(meta, f"{XF}deprecatedID").text = f"uuid:{deprecated}"
+    return ET.tostring(instance, encoding="utf-8")
+
+
+def post_submission(
+    client: FlaskClient,
+    headers: dict[str, str],
+    xml: bytes,
+    files: dict[str, tuple[bytes, str]] | None = None,
+    **form: str,
+) -> Any:
+    data: dict[str, Any] = {"xml_submission_file": (io.BytesIO(xml), "submission.xml", "text/xml")}
+    for name, (content, media_type) in (files or {}).items():
+        data[name] = (io.BytesIO(content), name, media_type)
+    data.update(form)
+    return client.post(
+        "/openrosa/submission", data=data, headers=headers, content_type="multipart/form-data"
+    )
+
+
+def message(response: Any) -> str:
+    root = ET.fromstring(response.data)  # noqa: S314 - our own reply
+    return "".join(root.itertext()).strip()
+
+
+def household(seed: int = 1) -> dict[str, Any]:
+    return demo.household(random.Random(seed))
+
+
+@pytest.fixture
+def xform(client: FlaskClient, published: None, collect: dict[str, str]) -> bytes:
+    response = client.get(f"/openrosa/forms/{QID}/1/form.xml", headers=collect)
+    assert response.status_code == 200
+    return response.data
+
+
+def stored(app: Flask, model: Any = Response) -> int:
+    with app.extensions["survey"]["sessions"]() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.mark.usefixtures("published")
+class TestForms:
+    def test_form_list_download_and_manifest(self, client: FlaskClient, collect: dict) -> None:
+        listing = client.get("/openrosa/formList", headers=collect)
+        assert listing.status_code == 200
+        assert listing.headers["X-OpenRosa-Version"] == "1.0"
+        ns = "{http://openrosa.org/xforms/xformsList}"
+        form = ET.fromstring(listing.data).find(f"{ns}xform")  # noqa: S314
+        assert form is not None
+        assert form.findtext(f"{ns}formID") == QID
+        assert form.findtext(f"{ns}version") == "1"
+        download = form.findtext(f"{ns}downloadUrl")
+        assert download is not None and download.endswith(f"/openrosa/forms/{QID}/1/form.xml")
+        xform = client.get(download.replace("http://localhost", ""), headers=collect)
+        assert xform.status_code == 200
+        digest = hashlib.md5(xform.data).hexdigest()  # noqa: S324 - OpenRosa's form hash
+        assert form.findtext(f"{ns}hash") == f"md5:{digest}"
+        root = ET.fromstring(xform.data)  # noqa: S314
+        assert root.find(f".//{XF}instance/{XF}{QID}") is not None
+        manifest = client.get(
+            form.findtext(f"{ns}manifestUrl").replace("http://localhost", ""), headers=collect
+        )
+        assert manifest.status_code == 200
+        assert b"http://openrosa.org/xforms/xformsManifest" in manifest.data
+
+    def test_closed_questionnaires_are_not_listed(
+        self, client: FlaskClient, collect: dict, admin: dict
+    ) -> None:
+        client.post(f"/api/v1/questionnaires/{QID}/close", headers=admin)
+        listing = client.get("/openrosa/formList", headers=collect)
+        assert QID.encode() not in listing.data
+
+    def test_protocol_and_authentication(
+        self, client: FlaskClient, make_user: Callable[..., dict[str, str]]
+    ) -> None:
+        enumerator = make_user("enumerator")
+        no_header = client.get(
+            "/openrosa/formList", headers=basic(enumerator) | {"X-OpenRosa-Version": ""}
+        )
+        assert no_header.status_code == 400 and "X-OpenRosa-Version" in message(no_header)
+        anonymous = client.get("/openrosa/formList", headers=OR)
+        assert anonymous.status_code == 401
+        assert anonymous.headers["WWW-Authenticate"].startswith("Basic")
+        assert anonymous.headers["X-OpenRosa-Version"] == "1.0"
+        wrong = dict(
+            basic(enumerator),
+            Authorization="Basic "
+            + base64.b64encode(f"{enumerator['name']}:nope".encode()).decode(),
+        )
+        assert client.get("/openrosa/formList", headers=wrong).status_code == 401
+        statistician = client.get("/openrosa/formList", headers=basic(make_user("statistician")))
+        assert statistician.status_code == 403
+        missing = client.get(f"/openrosa/forms/{QID}/9/form.xml", headers=basic(enumerator))
+        assert missing.status_code == 404
+
+    def test_head_before_submission(self, client: FlaskClient, collect: dict) -> None:
+        response = client.head("/openrosa/submission", headers=collect)
+        assert response.status_code == 204
+        assert int(response.headers["X-OpenRosa-Accept-Content-Length"]) > 0
+        assert response.headers["X-OpenRosa-Version"] == "1.0"
+
+
+class TestSubmission:
+    def test_household_from_the_generated_xform_is_stored(
+        self, app: Flask, client: FlaskClient, collect: dict, admin: dict, xform: bytes
+    ) -> None:
+        answers, key = household(), str(uuid.uuid4())
+        response = post_submission(client, collect, instance_from_xform(xform, answers, key))
+        assert response.status_code == 201, message(response)
+        assert b"http://openrosa.org/http/response" in response.data
+        record = client.get(f"/api/v1/responses/{key}", headers=admin).get_json()
+        assert record["tags"]["country"] == answers["identification"]["country"]
+        assert record["answers"]["household"]["members"] == answers["household"]["members"]
+        assert record["version"] == 1
+
+    def test_resend_is_not_stored_twice_and_changed_content_conflicts(
+        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes
+    ) -> None:
+        key = str(uuid.uuid4())
+        xml = instance_from_xform(xform, household(), key)
+        assert post_submission(client, collect, xml).status_code == 201
+        assert post_submission(client, collect, xml).status_code == 201
+        assert stored(app) == 1
+        other = instance_from_xform(xform, household(seed=2), key)
+        conflict = post_submission(client, collect, other)
+        assert conflict.status_code == 409
+        assert stored(app) == 1
+
+    def test_invalid_household_is_refused_in_the_form_language(
+        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes
+    ) -> None:
+        answers = household()
+        answers["household"]["members"][0]["member_age"] = 150
+        xml = instance_from_xform(xform, answers, str(uuid.uuid4()))
+        refused = post_submission(client, collect, xml)
+        assert refused.status_code == 400
+        assert "household.members[0].member_age" in message(refused)
+        russian = post_submission(client, collect | {"Accept-Language": "ru"}, xml)
+        assert any("а" <= c <= "я" for c in message(russian)), message(russian)
+        assert stored(app) == 0
+        answers["household"]["members"][0]["member_age"] = "old"
+        typed = post_submission(
+            client, collect, instance_from_xform(xform, answers, "x" * 0 + str(uuid.uuid4()))
+        )
+        assert typed.status_code == 400 and "member_age" in message(typed)
+
+    def test_edit_with_deprecated_id_becomes_a_revision(
+        self, client: FlaskClient, collect: dict, admin: dict, xform: bytes
+    ) -> None:
+        first, answers = str(uuid.uuid4()), household()
+        post_submission(client, collect, instance_from_xform(xform, answers, first))
+        answers["identification"]["household_number"] += 1
+        edit = instance_from_xform(xform, answers, str(uuid.uuid4()), deprecated=first)
+        assert post_submission(client, collect, edit).status_code == 201
+        record = client.get(f"/api/v1/responses/{first}", headers=admin).get_json()
+        assert record["revision"] == 2
+        assert (
+            record["answers"]["identification"]["household_number"]
+            == answers["identification"]["household_number"]
+        )
+        history = client.get(f"/api/v1/responses/{first}/revisions", headers=admin).get_json()
+        assert history[1]["reason"].startswith("edited on a device")
+
+    def test_attachments_are_stored_by_hash_and_split_submissions_assembled(
+        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes, attachments_dir: Path
+    ) -> None:
+        key = str(uuid.uuid4())
+        xml = instance_from_xform(xform, household(), key)
+        photo, audio = b"\xff\xd8photo-bytes", b"ID3audio-bytes"
+        first = post_submission(
+            client, collect, xml, {"house.jpg": (photo, "image/jpeg")}, **{"*isIncomplete*": "yes"}
+        )
+        assert first.status_code == 201
+        second = post_submission(client, collect, xml, {"interview.mp3": (audio, "audio/mpeg")})
+        assert second.status_code == 201
+        again = post_submission(client, collect, xml, {"house.jpg": (photo, "image/jpeg")})
+        assert again.status_code == 201
+        assert stored(app) == 1
+        with app.extensions["survey"]["sessions"]() as session:
+            files = {a.filename: a for a in session.scalars(select(Attachment))}
+        assert set(files) == {"house.jpg", "interview.mp3"}
+        digest = hashlib.sha256(photo).hexdigest()
+        assert files["house.jpg"].content_hash == digest and files["house.jpg"].size == len(photo)
+        path = attachments_dir / digest[:2] / digest[2:4] / digest
+        assert path.read_bytes() == photo
+
+    def test_bad_xml_and_unknown_versions(
+        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes
+    ) -> None:
+        malformed = post_submission(client, collect, b"<data><unclosed></data>")
+        assert malformed.status_code == 400
+        laughs = (
+            b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><data id="x">&b;</data>'
+        )
+        bomb = post_submission(client, collect, laughs)
+        assert bomb.status_code == 400
+        missing = client.post(
+            "/openrosa/submission", data={}, headers=collect, content_type="multipart/form-data"
+        )
+        assert missing.status_code == 400 and "xml_submission_file" in message(missing)
+        future = instance_from_xform(xform, household(), str(uuid.uuid4())).replace(
+            b'version="1"', b'version="7"', 1
+        )
+        unknown = post_submission(client, collect, future)
+        assert unknown.status_code == 400 and "version 7" in message(unknown)
+        assert stored(app) == 0
