@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from survey_service.api.context import current_user, db_session
 from survey_service.errors import Forbidden, ServiceError, Unauthorized
@@ -46,6 +47,12 @@ def _error(status: int, message: str) -> Response:
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> Response:
     return _error(exc.status, exc.detail)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    # e.g. 413 for a body over the accepted length: still an OpenRosa reply a phone can show
+    return _error(exc.code or 400, exc.description or exc.name)
 
 
 @bp.before_request

@@ -302,3 +302,26 @@ class TestSubmission:
         unknown = post_submission(client, collect, future)
         assert unknown.status_code == 400 and "version 7" in message(unknown)
         assert stored(app) == 0
+
+
+def test_oversized_submission_gets_an_openrosa_413(
+    database_url: str, make_user: Callable[..., dict[str, str]]
+) -> None:
+    from survey_service import create_app
+
+    small = create_app({"env": "test", "database_url": database_url, "max_content_length": 2048})
+    try:
+        client = small.test_client()
+        head = client.head("/openrosa/submission", headers=basic(make_user("enumerator")))
+        assert head.headers["X-OpenRosa-Accept-Content-Length"] == "2048"
+        response = post_submission(
+            client,
+            basic(make_user("enumerator")),
+            b"<data/>",
+            {"big.jpg": (b"x" * 4096, "image/jpeg")},
+        )
+        assert response.status_code == 413
+        assert response.headers["X-OpenRosa-Version"] == "1.0"
+        assert b"http://openrosa.org/http/response" in response.data
+    finally:
+        small.extensions["survey"]["engine"].dispose()
