@@ -152,9 +152,15 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
+            import gc
+
             from survey_service import create_app
 
-            return create_app(settings)
+            app = create_app(settings)
+            # long-lived objects (app, schemas, compiled validators later) need no rescans
+            gc.collect()
+            gc.freeze()
+            return app
 
     click.echo(f"serving on http://{bind}/api/v1 (docs: http://{bind}/api/v1/docs)")
     _Gunicorn().run()
