@@ -22,15 +22,14 @@ from survey_service.models import (
     Response,
 )
 from survey_service.openrosa.xml import Instance
-from survey_service.questionnaire.definition import Definition, load_definition
+from survey_service.questionnaire.definition import Definition
 from survey_service.questionnaire.xform import xform_from_definition, xform_hash
 from survey_service.services import responses
 from survey_service.storage import AttachmentStore, content_key
 
 _cache_lock = threading.Lock()
-# keyed by content hash (and version number for XForms, which carry it): ids can be reused
+# keyed by content hash and version number (an XForm carries it): ids can be reused
 _xforms: dict[tuple[str, int], tuple[str, str]] = {}
-_definitions: dict[str, Definition] = {}
 _CACHE_SIZE = 64
 
 
@@ -97,16 +96,8 @@ def version_ref(session: Session, qid: str, version: int | None) -> VersionRef |
 
 
 def definition_for(session: Session, ref: VersionRef) -> Definition:
-    """The typed definition of a published version (cached: versions are immutable)."""
-    key, digest = ref
-    found = _definitions.get(digest)
-    if found is None:
-        raw = session.scalar(
-            select(QuestionnaireVersion.definition).where(QuestionnaireVersion.id == key)
-        )
-        found = load_definition(raw)
-        _remember(_definitions, digest, found)
-    return found
+    """The typed definition of a published version: the one its cached validator holds."""
+    return responses.validator_for(session, *ref).definition
 
 
 def xform_for(session: Session, qid: str, version: int) -> tuple[str, str]:

@@ -13,7 +13,6 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -117,12 +116,12 @@ _PG_INSERT = (
     f"VALUES ({', '.join(['%s'] * len(_PG_COLUMNS))}) "
     "ON CONFLICT (instance_id) DO NOTHING RETURNING id, instance_id"
 )
-_INSERTS = {
-    dialect: insert_for(Response)
+# SQLite's path (PostgreSQL inserts through psycopg's pipelined executemany above)
+_SQLITE_INSERT = (
+    sqlite_insert(Response)
     .on_conflict_do_nothing(index_elements=["instance_id"])
     .returning(Response.id, Response.instance_id)
-    for dialect, insert_for in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+)
 
 
 @dataclass
@@ -148,10 +147,6 @@ class SubmitResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _can_submit_to(user: Principal, country: str | None) -> bool:
-    return not user.countries or (country is not None and country in user.countries)
-
-
 def _forbidden_country(user: Principal, country: str | None) -> dict[str, Any]:
     return {
         "path": "answers",
@@ -174,7 +169,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
         return {}
     if session.get_bind().dialect.name == "postgresql":
         return _insert_postgresql(session, rows)
-    result = session.execute(_INSERTS["sqlite"], rows)
+    result = session.execute(_SQLITE_INSERT, rows)
     return {instance_id: row_id for row_id, instance_id in result.all()}
 
 
@@ -323,7 +318,7 @@ def _prepare(
             errors=[e.as_dict() for e in validated.errors],
         )
     country = validated.tags.get("country")
-    if not _can_submit_to(user, country):
+    if not user.may_work_on(country):
         return SubmitResult(
             instance_id,
             403,
@@ -502,7 +497,7 @@ def revise_response(
             errors=[e.as_dict() for e in validated.errors],
         )
     country = validated.tags.get("country")
-    if not _can_submit_to(user, country):
+    if not user.may_work_on(country):
         raise Forbidden(
             "response.country_forbidden",
             "The revised country is outside the countries of this account.",
