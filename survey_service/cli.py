@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from sqlalchemy.orm import Session
@@ -123,48 +123,44 @@ def ensure_admin() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (SURVEY_HOST).")
 @click.option("--port", default=None, type=int, help="Port (SURVEY_PORT).")
-@click.option("--workers", default=None, type=int, help="gunicorn workers (SURVEY_WORKERS).")
+@click.option("--workers", default=None, type=int, help="Worker processes (SURVEY_WORKERS).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the API with gunicorn."""
-    settings = _settings()
-    bind = f"{host or settings.host}:{port or settings.port}"
-    try:
-        from gunicorn.app.base import BaseApplication
-    except ImportError:  # pragma: no cover - gunicorn is a dependency; Windows lacks it
-        click.echo("warning: gunicorn unavailable, using Flask's development server", err=True)
-        from survey_service import create_app
+    """Serve the API with granian: HTTP in Rust, the app in worker processes."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
 
-        create_app(settings).run(host=host or settings.host, port=port or settings.port)
-        return
-
-    class _Gunicorn(BaseApplication):  # type: ignore[misc] # gunicorn ships no types
-        def load_config(self) -> None:
-            options: dict[str, Any] = {
-                "bind": bind,
-                "workers": workers or settings.workers,
-                "threads": settings.threads,
-                "worker_class": "gthread" if settings.threads > 1 else "sync",
-                "accesslog": settings.access_log or None,
-                "loglevel": settings.log_level.lower(),
-                "timeout": 120,
-            }
-            for key, value in options.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            import gc
-
-            from survey_service import create_app
-
-            app = create_app(settings)
-            # long-lived objects (app, schemas, compiled validators later) need no rescans
-            gc.collect()
-            gc.freeze()
-            return app
-
-    click.echo(f"serving on http://{bind}/api/v1 (docs: http://{bind}/api/v1/docs)")
-    _Gunicorn().run()
+    settings = _settings()  # fail here, once, on a bad configuration
+    address, bind_port = host or settings.host, port or settings.port
+    server = Granian(
+        "survey_service.wsgi:worker_app",
+        factory=True,  # each worker builds its app from the same SURVEY_* environment
+        address=address,
+        port=bind_port,
+        interface=Interfaces.WSGI,
+        workers=workers or settings.workers,
+        blocking_threads=settings.threads,
+        websockets=False,
+        log_level=LogLevels(settings.log_level.lower()),
+        log_access=bool(settings.access_log),
+        log_dictconfig=_access_log_config(settings.access_log),
+        respawn_failed_workers=True,
+    )
+    click.echo(f"serving on http://{address}:{bind_port}/api/v1 (docs: .../api/v1/docs)")
+    server.serve()
     sys.exit(0)
+
+
+def _access_log_config(target: str) -> dict[str, Any] | None:
+    """Send granian's access log to a file (`-` or empty keep its default, standard output)."""
+    from granian.log import LOGGING_CONFIG
+
+    if target in ("", "-"):
+        return None
+    handler = {"formatter": "access", "class": "logging.FileHandler", "filename": target}
+    # granian replaces its whole "handlers" section with ours: keep its console handler
+    handlers = dict(cast(dict[str, Any], LOGGING_CONFIG["handlers"]), access=handler)
+    return {"handlers": handlers}
 
 
 if __name__ == "__main__":

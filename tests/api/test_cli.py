@@ -1,8 +1,14 @@
-"""The survey-service command: migrate, load questionnaires, create users, ensure an admin."""
+"""The survey-service command: migrate, load questionnaires, create users, admin, serve."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +95,53 @@ def test_shipped_questionnaires_load(cli: Any) -> None:
     assert result.exit_code == 0, result.output
     assert "climate-migration-household: created (version 1)" in result.output
     assert REFERENCE.is_file()
+
+
+def test_serve_answers_over_http(
+    database_url: str, client: FlaskClient, admin: dict[str, str], tmp_path: Path
+) -> None:
+    """`survey-service serve` as `make run` starts it: granian workers, access log to a file."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "access.log"
+    env = {
+        **os.environ,
+        "SURVEY_DATABASE_URL": database_url,
+        "SURVEY_ENV": "test",
+        "SURVEY_ACCESS_LOG": str(log),
+    }
+    server = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+        [sys.executable, "-m", "survey_service.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        health = _get_when_up(f"http://127.0.0.1:{port}/api/v1/health")
+        assert health == {"database": "ok", "status": "ok"}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/users/me",
+            headers={"Authorization": admin["Authorization"]},
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - local http
+            assert json.load(reply)["role"] == "admin"
+    finally:
+        server.terminate()
+        try:
+            output = server.communicate(timeout=60)[0].decode()
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output = server.communicate()[0].decode()
+    assert f"serving on http://127.0.0.1:{port}/api/v1" in output
+    assert "GET /api/v1/health" in log.read_text()
+
+
+def _get_when_up(url: str) -> Any:
+    for _ in range(300):  # up to 30 s: a worker imports the whole app first
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - local http
+                return json.load(reply)
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer")
