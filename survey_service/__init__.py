@@ -19,6 +19,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     from survey_service.api import health, questionnaires, responses, users
     from survey_service.api.context import init_request_session
+    from survey_service.api.json import JSONProvider
     from survey_service.api.problems import register_problem_handlers
     from survey_service.db import make_engine, make_session_factory
     from survey_service.openrosa import views as openrosa_views
@@ -26,7 +27,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(config)
     logging.basicConfig(level=settings.log_level.upper())
     app = Flask(__name__)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined] # labels in Cyrillic stay readable
+    app.json = JSONProvider(app)  # orjson: UTF-8 throughout, so labels in Cyrillic stay readable
     app.config.update(
         SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_content_length,

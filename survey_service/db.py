@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -11,13 +11,17 @@ from sqlalchemy import (
     DateTime,
     Engine,
     MetaData,
+    Select,
     TypeDecorator,
     create_engine,
     event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from survey_service.jsonutil import dumps_text
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -86,15 +90,42 @@ def _sqlite_begin(connection: Connection) -> None:
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout for several workers."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=dumps_text)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # no pre-ping (a round trip per request): after a database restart the pool is
     # invalidated by the first failing request, which gets a retryable 503
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=3600)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_recycle=3600, json_serializer=dumps_text
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Any]:
     """Sessions that keep loaded objects usable after commit (views serialise after commit)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class HotQuery:
+    """A prebuilt SELECT for the hottest paths (authentication, intake).
+
+    On PostgreSQL it runs straight on psycopg as a server-side prepared statement: SQLAlchemy's
+    execution and result machinery cost more CPU than the query itself there, and psycopg
+    already returns the right Python types (aware datetimes, decoded JSON). Elsewhere it runs
+    through SQLAlchemy, whose result processing SQLite needs.
+    """
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call] # untyped in SQLAlchemy
+        self.sql = str(statement.compile(dialect=dialect))
+
+    def rows(self, session: Session, **params: Any) -> list[tuple[Any, ...]]:
+        """Every row, as plain tuples."""
+        connection = session.connection()
+        if connection.dialect.name != "postgresql":
+            return [tuple(row) for row in connection.execute(self.statement, params)]
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
+            cursor.execute(self.sql, params, prepare=True)
+            return cast(list[tuple[Any, ...]], cursor.fetchall())

@@ -55,3 +55,15 @@ class Conflict(ServiceError):
 class Unprocessable(ServiceError):
     status = 422
     title = "Unprocessable content"
+
+
+def invalid_request(problems: Sequence[tuple[str, str]]) -> Unprocessable:
+    """422 "request.invalid" for a body of the wrong shape: each (path, message) a field error."""
+    return Unprocessable(
+        "request.invalid",
+        f"{len(problems)} field(s) failed validation.",
+        errors=[
+            {"path": path, "code": "request.invalid_field", "message": message}
+            for path, message in problems
+        ],
+    )

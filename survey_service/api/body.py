@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request
@@ -56,7 +57,8 @@ def json_body() -> Any:
             "request.unsupported_media_type",
             f"Send the body as application/json, not {request.mimetype or 'nothing'}.",
         )
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("request.invalid_json", "The request body is not valid JSON.")
-    return data
+    try:
+        # not request.get_json(silent=True): it answers None both for `null` and for garbage
+        return json.loads(request.get_data())
+    except (ValueError, RecursionError) as exc:  # also bytes not in UTF-8/16/32, deep nesting
+        raise BadRequest("request.invalid_json", "The request body is not valid JSON.") from exc

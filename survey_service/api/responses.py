@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
+from flask import Response, current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
+from survey_service.api.body import json_body
 from survey_service.api.context import current_user, db_session, require
-from survey_service.api.problems import flatten_messages
-from survey_service.errors import Conflict, Forbidden, NotFound, ServiceError, Unprocessable
+from survey_service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceError,
+    Unprocessable,
+    invalid_request,
+)
+from survey_service.jsonutil import dumps
 from survey_service.schemas.responses import (
     BatchCreateSchema,
     BatchResponseSchema,
@@ -23,6 +30,8 @@ from survey_service.schemas.responses import (
     ReviewEventSchema,
     RevisionCreateSchema,
     RevisionSchema,
+    batch_result,
+    response_record,
 )
 from survey_service.services import responses as service
 
@@ -55,28 +64,43 @@ def _location(instance_id: str) -> str:
     return url_for("responses.ResponseById", instance_id=instance_id)
 
 
-def _submission(data: dict[str, Any]) -> service.Submission:
-    return service.Submission(
-        instance_id=data["instance_id"],
-        answers=data["answers"],
-        version=data.get("version"),
-        language=data.get("language"),
-        meta=data.get("meta") or {},
+def _stored(result: service.SubmitResult) -> Response:
+    """The stored record as the reply to a submission (201 new, 200 identical resend)."""
+    return Response(
+        dumps(response_record(result.response)),
+        status=result.status,
+        mimetype="application/json",
+        headers={"Location": _location(result.instance_id)},
     )
+
+
+_SUBMISSION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ResponseCreateSchema}},
+    }
+}
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": BatchCreateSchema}},
+    }
+}
 
 
 @blp.route("/questionnaires/<string:qid>/responses")
 class Responses(MethodView):
     @require("responses.submit")
-    @blp.arguments(ResponseCreateSchema)
+    @blp.doc(**_SUBMISSION_BODY)
     @blp.response(201, ResponseSchema)
     @blp.alt_response(200, schema=ResponseSchema, description="Stored before: an identical resend.")
-    def post(self, data: dict[str, Any], qid: str) -> Any:
+    def post(self, qid: str) -> Any:
         """Submit one household response; it is validated completely before it is stored."""
-        (result,) = service.submit_responses(db_session(), qid, [_submission(data)], current_user())
+        submission = service.parse_submission(json_body())
+        (result,) = service.submit_responses(db_session(), qid, [submission], current_user())
         if result.status not in (200, 201):
             _raise_for(result)
-        return result.response, result.status, {"Location": _location(result.instance_id)}
+        return _stored(result)
 
     @require("responses.read")
     @blp.arguments(ResponseQuerySchema, location="query")
@@ -95,40 +119,55 @@ class Responses(MethodView):
         return {"items": items, "next_cursor": next_cursor}
 
 
+def _batch_items(data: Any) -> list[Any]:
+    """The items of a batch body `{"responses": [...]}`, within the configured size."""
+    items = data.get("responses") if isinstance(data, dict) else None
+    problems = (
+        [(str(key), "unknown field") for key in data if key != "responses"]
+        if isinstance(data, dict)
+        else [("", 'an object {"responses": [...]} is expected')]
+    )
+    if not isinstance(items, list) or not items:
+        problems.append(("responses", "required: a non-empty array of responses"))
+    if problems or not isinstance(items, list):
+        raise invalid_request(problems)
+    limit = current_app.extensions["survey"]["settings"].max_batch_size
+    if len(items) > limit:
+        raise BatchTooLarge(
+            "batch.too_large", f"A batch holds at most {limit} responses, not {len(items)}."
+        )
+    return items
+
+
 @blp.route("/questionnaires/<string:qid>/responses/batch")
 class ResponseBatch(MethodView):
     @require("responses.submit")
-    @blp.arguments(BatchCreateSchema)
+    @blp.doc(**_BATCH_BODY)
     @blp.response(200, BatchResponseSchema)
-    def post(self, data: dict[str, Any], qid: str) -> Any:
+    def post(self, qid: str) -> Any:
         """Submit many responses; each is judged on its own, results in request order."""
-        items = data["responses"]
-        limit = current_app.extensions["survey"]["settings"].max_batch_size
-        if len(items) > limit:
-            raise BatchTooLarge(
-                "batch.too_large", f"A batch holds at most {limit} responses, not {len(items)}."
-            )
-        schema = ResponseCreateSchema()
+        items = _batch_items(json_body())
         submissions: list[service.Submission] = []
         early: dict[int, service.SubmitResult] = {}
         for index, item in enumerate(items):
             try:
-                submissions.append(_submission(schema.load(item)))
-            except ValidationError as exc:
+                submissions.append(service.parse_submission(item))
+            except Unprocessable as exc:
                 instance_id = item.get("instance_id") if isinstance(item, dict) else None
                 early[index] = service.SubmitResult(
                     str(instance_id),
                     422,
-                    code="request.invalid",
+                    code=exc.code,
                     detail="The item does not have the shape of a response.",
-                    errors=flatten_messages(exc.messages),
+                    errors=exc.errors or [],
                 )
         stored = iter(service.submit_responses(db_session(), qid, submissions, current_user()))
         results = [early.get(i) or next(stored) for i in range(len(items))]
         summary: dict[str, int] = {}
         for result in results:
             summary[str(result.status)] = summary.get(str(result.status), 0) + 1
-        return {"results": results, "summary": summary}
+        body = {"results": [batch_result(r) for r in results], "summary": summary}
+        return Response(dumps(body), mimetype="application/json")
 
 
 @blp.route("/responses/<string:instance_id>")

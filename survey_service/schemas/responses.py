@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -82,6 +83,46 @@ class ResponseSchema(Schema):
     received_at = fields.DateTime()
     updated_at = fields.DateTime()
     submitted_by = fields.Integer(allow_none=True)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def response_record(response: Any) -> dict[str, Any]:
+    """`ResponseSchema().dump(response)` written out by hand, for the intake hot path.
+
+    `response` is an ORM `Response` or a freshly inserted row (a dict of its columns).
+    """
+    get = response.__getitem__ if isinstance(response, dict) else response.__getattribute__
+    return {
+        "instance_id": get("instance_id"),
+        "questionnaire_id": get("questionnaire_id"),
+        "version": get("version"),
+        "revision": get("revision"),
+        "tags": {name: get(name) for name in _TAGS},
+        "design": {name: get(name) for name in _DESIGN},
+        "review_state": get("review_state"),
+        "language": get("language"),
+        "answers": get("answers"),
+        "meta": get("meta"),
+        "warnings": get("warnings"),
+        "collected_at": _iso(get("collected_at")),
+        "received_at": _iso(get("received_at")),
+        "updated_at": _iso(get("updated_at")),
+        "submitted_by": get("submitted_by"),
+    }
+
+
+def batch_result(result: Any) -> dict[str, Any]:
+    """`BatchResultSchema().dump(result)` written out by hand (500 of them a batch)."""
+    return {
+        "instance_id": result.instance_id,
+        "status": result.status,
+        "code": result.code,
+        "detail": result.detail,
+        "errors": result.errors,
+    }
 
 
 class ResponsePageSchema(Schema):

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from survey_service import codes
-from survey_service.db import utcnow
+from survey_service.db import HotQuery, utcnow
 from survey_service.errors import Conflict, NotFound, Unprocessable
 from survey_service.models import ApiToken, Principal, Role, User
 
@@ -173,7 +173,7 @@ def revoke_token(session: Session, token_id: int, user: User | Principal | None 
 
 
 # every request authenticates: one round trip for the user and the token's state, built once
-_TOKEN_LOOKUP = (
+_TOKEN_LOOKUP = HotQuery(
     select(
         User.id,
         User.name,
@@ -193,10 +193,10 @@ def authenticate_token(session: Session, secret: str) -> Principal | None:
     """The active user holding a live token with this secret, or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    found = session.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(secret)}).first()
-    if found is None:
+    found = _TOKEN_LOOKUP.rows(session, token_hash=hash_token(secret))
+    if not found:
         return None
-    user_id, name, role, countries, active, token_id, revoked_at, last_used_at = found
+    user_id, name, role, countries, active, token_id, revoked_at, last_used_at = found[0]
     if revoked_at is not None or not active:
         return None
     now = utcnow()

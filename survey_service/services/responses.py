@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -16,8 +17,16 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from survey_service.db import utcnow
-from survey_service.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from survey_service.db import HotQuery, utcnow
+from survey_service.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unprocessable,
+    invalid_request,
+)
+from survey_service.jsonutil import content_digest, dumps
 from survey_service.models import (
     Principal,
     Questionnaire,
@@ -29,7 +38,7 @@ from survey_service.models import (
     ReviewState,
     Role,
 )
-from survey_service.questionnaire.definition import content_hash, load_definition
+from survey_service.questionnaire.definition import load_definition
 from survey_service.services.questionnaires import get_questionnaire
 from survey_service.validation.responses import ResponseValidator
 
@@ -99,7 +108,7 @@ def _parse_time(value: Any, path: str) -> datetime | None:
 
 
 # status and version ids only: definitions are read once per process (validator cache)
-_VERSIONS_LOOKUP = (
+_VERSIONS_LOOKUP = HotQuery(
     select(
         Questionnaire.status,
         QuestionnaireVersion.version,
@@ -133,6 +142,54 @@ class Submission:
     version: int | None = None
     language: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+_SUBMISSION_FIELDS = frozenset({"instance_id", "version", "language", "answers", "meta"})
+_MAX_LANGUAGE = 16
+
+
+def parse_submission(item: Any) -> Submission:
+    """A submission from its JSON body, as `ResponseCreateSchema` documents it.
+
+    Checked by hand rather than by marshmallow: it is the hottest path of the service. Raises
+    `Unprocessable` ("request.invalid") listing every field at fault.
+    """
+    if not isinstance(item, dict):
+        raise invalid_request([("", "an object with instance_id and answers is expected")])
+    problems: list[tuple[str, str]] = [
+        (str(key), "unknown field") for key in item if key not in _SUBMISSION_FIELDS
+    ]
+    instance_id = item.get("instance_id")
+    if not isinstance(instance_id, str):
+        problems.append(("instance_id", "required: a UUID chosen by the client"))
+    answers = item.get("answers")
+    if not isinstance(answers, dict):
+        problems.append(("answers", "required: an object of answers"))
+    version = item.get("version")
+    if version is not None and (type(version) is not int or version < 1):
+        problems.append(("version", "a published version number (1, 2, ...)"))
+    language = item.get("language")
+    if language is not None and (not isinstance(language, str) or len(language) > _MAX_LANGUAGE):
+        problems.append(("language", f"a language code of at most {_MAX_LANGUAGE} characters"))
+    meta = item.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        problems.append(("meta", "an object (device_id, started_at, ended_at, ...)"))
+    elif meta and not _finite(meta):
+        problems.append(("meta", "numbers must be finite (no NaN or Infinity)"))
+    if problems:
+        raise invalid_request(problems)
+    return Submission(instance_id, answers, version, language, meta or {})
+
+
+def _finite(value: Any) -> bool:
+    """Whether a parsed JSON value holds no NaN or infinity (which JSON cannot store)."""
+    if type(value) is float:
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 @dataclass
@@ -178,10 +235,14 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str
     # (a multi-row VALUES statement of 500 rows is parsed anew by psycopg on every call)
     driver = session.connection().connection.driver_connection
     params = [
-        tuple(Jsonb(row[c]) if c in _JSON_COLUMNS else row[c] for c in _PG_COLUMNS) for row in rows
+        tuple(Jsonb(row[c], dumps) if c in _JSON_COLUMNS else row[c] for c in _PG_COLUMNS)
+        for row in rows
     ]
     inserted: dict[str, int] = {}
     with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
+        if len(params) == 1:  # one round trip, where a pipeline takes three
+            found = cursor.execute(_PG_INSERT, params[0], prepare=True).fetchone()
+            return {found[1]: found[0]} if found is not None else {}
         cursor.executemany(_PG_INSERT, params, returning=True)
         while True:
             found = cursor.fetchone()
@@ -213,7 +274,7 @@ def submit_responses(
     bad one; nothing of a rejected one is stored.
     """
     now = now or utcnow()
-    rows = session.execute(_VERSIONS_LOOKUP, {"qid": qid}).all()
+    rows = _VERSIONS_LOOKUP.rows(session, qid=qid)
     if not rows:
         raise NotFound("questionnaire.not_found", f"No questionnaire {qid!r}.")
     status = rows[0][0]
@@ -332,7 +393,7 @@ def _prepare(
         "version": version.version,
         "version_id": version.id,
         "revision": 1,
-        "content_hash": content_hash({"version": version.version, "answers": submission.answers}),
+        "content_hash": content_digest({"version": version.version, "answers": submission.answers}),
         "country": country,
         "admin1": validated.tags.get("admin1"),
         "hazard_type": validated.tags.get("hazard_type"),
@@ -503,7 +564,7 @@ def revise_response(
             "The revised country is outside the countries of this account.",
             errors=[_forbidden_country(user, country)],
         )
-    new_hash = content_hash({"version": response.version, "answers": answers})
+    new_hash = content_digest({"version": response.version, "answers": answers})
     if new_hash == _current_hash(session, response):
         return response, False
     if response.revision == 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -168,6 +169,42 @@ class TestSubmit:
         problem = assert_problem(submit(client, enumerator, bad_time), 422, "response.invalid")
         assert problem["errors"][0]["path"] == "meta.started_at"
 
+    def test_every_shape_error_is_listed(
+        self, app: Flask, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        payload = {
+            **body(),
+            "version": "1",
+            "language": 7,
+            "meta": {"battery": float("nan")},
+            "answer": {},
+        }
+        response = client.post(
+            f"{Q}/responses",
+            data=json.dumps(payload),  # NaN is not JSON; Python's encoder writes it anyway
+            content_type="application/json",
+            headers=enumerator,
+        )
+        problem = assert_problem(response, 422, "request.invalid")
+        assert {e["path"] for e in problem["errors"]} == {"version", "language", "meta", "answer"}
+        assert all(e["code"] == "request.invalid_field" for e in problem["errors"])
+        for not_an_object in ("[{}]", '"household"', "null"):
+            refused = client.post(
+                f"{Q}/responses",
+                data=not_an_object,
+                content_type="application/json",
+                headers=enumerator,
+            )
+            assert_problem(refused, 422, "request.invalid")
+        no_json = client.post(f"{Q}/responses", data="{", headers=enumerator)
+        assert_problem(no_json, 415, "request.unsupported_media_type")
+        for garbage in ("{", "[" * 100_000 + "]" * 100_000, b"\xff\xfe\xfa"):
+            broken = client.post(
+                f"{Q}/responses", data=garbage, content_type="application/json", headers=enumerator
+            )
+            assert_problem(broken, 400, "request.invalid_json")
+        assert stored_count(app) == 0
+
     def test_country_outside_the_account(
         self, app: Flask, client: FlaskClient, make_user: Callable[..., dict[str, str]]
     ) -> None:
@@ -279,6 +316,11 @@ class TestBatch:
         assert_problem(response, 413, "batch.too_large")
         empty = client.post(f"{Q}/responses/batch", json={"responses": []}, headers=enumerator)
         assert_problem(empty, 422, "request.invalid")
+        wrong = client.post(f"{Q}/responses/batch", json={"items": [body()]}, headers=enumerator)
+        problem = assert_problem(wrong, 422, "request.invalid")
+        assert {e["path"] for e in problem["errors"]} == {"items", "responses"}
+        listed = client.post(f"{Q}/responses/batch", json=[body()], headers=enumerator)
+        assert_problem(listed, 422, "request.invalid")
 
     def test_closed_questionnaire_refuses_the_batch(
         self, client: FlaskClient, researcher: dict, enumerator: dict
