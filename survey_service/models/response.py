@@ -27,14 +27,16 @@ class ReviewState(enum.StrEnum):
 class Response(Base):
     """The current revision of one household response, pinned to a questionnaire version.
 
-    Tags and design variables are columns (indexed) so that filters and aggregates
-    never parse JSON for them; every answer sits in `answers` (JSONB on PostgreSQL).
+    Tags and design variables are columns so that filters and aggregates never parse JSON
+    for them; every answer sits in `answers` (JSONB on PostgreSQL). Indexes serve paging
+    (by arrival, or since a time) and the selective review states; the tags have none:
+    a tag holds a few values per questionnaire, so an index on it would not be used by a
+    listing and would slow every insert (aggregates scan the table anyway).
     """
 
     __tablename__ = "responses"
     __table_args__ = (
         Index("ix_responses_questionnaire_id_id", "questionnaire_id", "id"),
-        Index("ix_responses_questionnaire_id_country", "questionnaire_id", "country"),
         Index("ix_responses_questionnaire_id_received_at", "questionnaire_id", "received_at"),
     )
 
@@ -45,16 +47,16 @@ class Response(Base):
     )
     version: Mapped[int]
     version_id: Mapped[int] = mapped_column(
-        ForeignKey("questionnaire_versions.id", ondelete="RESTRICT"), index=True
+        ForeignKey("questionnaire_versions.id", ondelete="RESTRICT")
     )
     revision: Mapped[int] = mapped_column(default=1)
     # SHA-256 of the original submission's version and answers: a resend is recognised
     content_hash: Mapped[str] = mapped_column(String(64))
 
     country: Mapped[str | None] = mapped_column(String(8))
-    admin1: Mapped[str | None] = mapped_column(String(16), index=True)
-    hazard_type: Mapped[str | None] = mapped_column(String(16), index=True)
-    displacement_status: Mapped[str | None] = mapped_column(String(32), index=True)
+    admin1: Mapped[str | None] = mapped_column(String(16))
+    hazard_type: Mapped[str | None] = mapped_column(String(16))
+    displacement_status: Mapped[str | None] = mapped_column(String(32))
     weight: Mapped[float | None]
     stratum: Mapped[str | None] = mapped_column(String(100))
     psu: Mapped[str | None] = mapped_column(String(100))
@@ -67,7 +69,7 @@ class Response(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     warnings: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument, default=list)
 
-    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
