@@ -8,6 +8,7 @@ import json
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -36,7 +37,9 @@ SINGLE = int(os.environ.get("BENCH_SINGLE", "3000"))
 BATCHES = int(os.environ.get("BENCH_BATCHES", "20"))
 BATCH_SIZE = 500
 VALIDATE = int(os.environ.get("BENCH_VALIDATE", "5000"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+ROUNDS = 3  # the machine is shared: every figure is the best (and median) of three rounds
 
 
 def reset_database() -> str:
@@ -64,9 +67,58 @@ def cli(url: str, *args: str) -> str:
     return done.stdout
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _processes() -> Iterator[tuple[int, int, str]]:
+    """(pid, parent pid, command name) of every process."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                head, tail = (entry / "stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            yield int(entry.name), int(tail.split()[1]), head.split("(", 1)[1]
+
+
+def cpu_snapshot(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server (gunicorn and its workers), PostgreSQL and us."""
+    processes = list(_processes())
+    family = {server_pid}
+    for pid, parent, _ in processes:  # workers are children of the gunicorn master
+        if parent in family:
+            family.add(pid)
+    own = os.times()
+    return {
+        "server": sum(_process_cpu(pid) for pid in family),
+        "postgresql": sum(_process_cpu(pid) for pid, _, name in processes if name == "postgres"),
+        "client": own.user + own.system,
+    }
+
+
+def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) -> str:
+    """Milliseconds of CPU per item by each party, e.g. 'server 1.9, postgresql 0.6, ...'."""
+    parts = [f"{name} {(after[name] - before[name]) / items * 1000:.2f}" for name in before]
+    return "CPU ms per item: " + ", ".join(parts)
+
+
 @contextmanager
-def server(url: str, port: int) -> Iterator[None]:
-    env = {**os.environ, "SURVEY_DATABASE_URL": url, "SURVEY_LOG_LEVEL": "WARNING"}
+def server(url: str, port: int) -> Iterator[int]:
+    env = {
+        **os.environ,
+        "SURVEY_DATABASE_URL": url,
+        "SURVEY_LOG_LEVEL": "WARNING",
+        "SURVEY_THREADS": str(THREADS),
+    }
     command = [sys.executable, "-m", "survey_service.cli", "serve", "--port", str(port)]
     process = subprocess.Popen(
         [*command, "--workers", str(WORKERS)],
@@ -81,7 +133,7 @@ def server(url: str, port: int) -> Iterator[None]:
                     break
             except OSError:
                 time.sleep(0.1)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -158,24 +210,33 @@ def stored_rows(limit: int) -> tuple[list[tuple[Any, ...]], list[str]]:
         return rows, [c for c in columns if c != "id"]
 
 
+def rates(values: list[float]) -> str:
+    """'best X/s (median Y/s)' of several rounds."""
+    return f"best {max(values):,.0f}/s (median {statistics.median(values):,.0f}/s)"
+
+
 def main() -> None:
     definition = load_definition(json.loads(REFERENCE.read_text(encoding="utf-8")))
     validator = ResponseValidator(definition)
-    sample = submissions(VALIDATE, seed=1)
-    members = sum(len(s["answers"]["household"]["members"]) for s in sample) / len(sample)
-    # the sample itself (thousands of households in memory) would make every garbage
-    # collection slower than a server holding one request's data: keep it out of the GC
+    samples = [submissions(VALIDATE, seed=1 + i) for i in range(ROUNDS + 1)]
+    members = sum(len(s["answers"]["household"]["members"]) for s in samples[1]) / VALIDATE
+    # the samples themselves (thousands of households in memory) would make every garbage
+    # collection slower than a server holding one request's data: keep them out of the GC
     gc.collect()
     gc.freeze()
-    validation_rate, invalid = 0.0, 0
-    for _ in range(3):  # best of three passes: the machine is shared
+    for item in samples[0][:1000]:  # warm-up: the validator's caches fill as in a server
+        validator.validate(item["answers"])
+    validation_rates, invalid = [], 0
+    for sample in samples[1:]:  # a fresh sample each round: no answer is checked twice
         start = time.perf_counter()
-        invalid = sum(not validator.validate(s["answers"]).ok for s in sample)
-        validation_rate = max(validation_rate, len(sample) / (time.perf_counter() - start))
+        invalid += sum(not validator.validate(s["answers"]).ok for s in sample)
+        validation_rates.append(len(sample) / (time.perf_counter() - start))
     gc.unfreeze()
+    del samples
     print(
-        f"validation: {validation_rate:,.0f} households/s on one core "
-        f"({len(sample)} households, {members:.1f} members on average, {invalid} invalid)"
+        f"validation on one core: {rates(validation_rates)} households "
+        f"({ROUNDS} rounds of {VALIDATE} new households, {members:.1f} members on average, "
+        f"{invalid} invalid)"
     )
 
     url = reset_database()
@@ -183,34 +244,47 @@ def main() -> None:
     cli(url, "load-questionnaires", str(REFERENCE))
     token = cli(url, "create-user", "bench", "--role", "enumerator").strip().splitlines()[-1]
     port = free_port()
-    single_work = submissions(SINGLE, seed=2)
-    batch_work = [{"responses": submissions(BATCH_SIZE, seed=100 + i)} for i in range(BATCHES)]
+    single_work = [submissions(SINGLE, seed=10 + i) for i in range(ROUNDS)]
+    batch_work = [
+        [{"responses": submissions(BATCH_SIZE, seed=100 + r * BATCHES + i)} for i in range(BATCHES)]
+        for r in range(ROUNDS)
+    ]
     gc.collect()
     gc.freeze()  # the client shares the 2 cores: keep its work lists out of the GC too
-    with server(url, port):
-        Client(port, token).post(f"/api/v1/questionnaires/{QID}/responses", single_work[0])
-        seconds, statuses = run_clients(
-            port, token, single_work[1:], f"/api/v1/questionnaires/{QID}/responses"
-        )
-        single_rate = (len(single_work) - 1) / seconds
+    single_path = f"/api/v1/questionnaires/{QID}/responses"
+    batch_path = f"{single_path}/batch"
+    with server(url, port) as server_pid:
+        for warm in submissions(4 * WORKERS, seed=9):  # every worker builds its validator
+            Client(port, token).post(single_path, warm)
+        single_rates, batch_rates = [], []
+        before = cpu_snapshot(server_pid)
+        for work in single_work:
+            seconds, statuses = run_clients(port, token, work, single_path)
+            single_rates.append(len(work) / seconds)
         print(
-            f"single submissions, {CLIENTS} clients, {WORKERS} gunicorn workers: "
-            f"{single_rate:,.0f}/s {statuses}"
+            f"single submissions, {CLIENTS} clients, {WORKERS} workers x {THREADS} "
+            f"threads: {rates(single_rates)} ({ROUNDS} rounds of {SINGLE}; last {statuses})"
         )
-        seconds, statuses = run_clients(
-            port, token, batch_work, f"/api/v1/questionnaires/{QID}/responses/batch"
-        )
-        batch_rate = BATCHES * BATCH_SIZE / seconds
+        print("  " + cpu_per_item(before, cpu_snapshot(server_pid), ROUNDS * SINGLE))
+        before = cpu_snapshot(server_pid)
+        for work in batch_work:
+            seconds, statuses = run_clients(port, token, work, batch_path)
+            batch_rates.append(BATCHES * BATCH_SIZE / seconds)
         print(
-            f"batch intake ({BATCH_SIZE} a batch, {CLIENTS} clients): "
-            f"{batch_rate:,.0f} households/s {statuses}"
+            f"batch intake, {BATCH_SIZE} a batch, {CLIENTS} clients: {rates(batch_rates)} "
+            f"households ({ROUNDS} rounds of {BATCHES} batches; last {statuses})"
         )
+        print("  " + cpu_per_item(before, cpu_snapshot(server_pid), ROUNDS * BATCHES * BATCH_SIZE))
     rows, columns = stored_rows(BATCHES * BATCH_SIZE)
-    raw_rate = raw_insert_rate(rows, columns)
-    print(f"baseline, raw psycopg INSERTs of the same {len(rows)} rows: {raw_rate:,.0f} rows/s")
+    raw_rates = [raw_insert_rate(rows, columns) for _ in range(ROUNDS)]
     print(
-        f"ratios to the baseline: single {single_rate / raw_rate:.2f}, "
-        f"batch {batch_rate / raw_rate:.2f}"
+        f"baseline, raw psycopg executemany INSERTs of the same {len(rows)} stored rows, "
+        f"{BATCH_SIZE} a transaction, one connection: {rates(raw_rates)} rows"
+    )
+    best_raw = max(raw_rates)
+    print(
+        f"ratios to the baseline (best to best): single {max(single_rates) / best_raw:.2f}, "
+        f"batch {max(batch_rates) / best_raw:.2f}"
     )
 
 
