@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
+    ARRAY,
     JSON,
     Connection,
     DateTime,
     Engine,
+    Float,
     MetaData,
     Select,
+    Text,
     TypeDecorator,
     create_engine,
     event,
@@ -33,6 +37,13 @@ NAMING_CONVENTION = {
 
 #: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+#: The analysis arrays (survey_service.analysis.layout): float8[] and text[] on PostgreSQL,
+#: JSON arrays on SQLite; the 2-D forms hold one row per roster instance.
+NumArray = ARRAY(Float()).with_variant(JSON(), "sqlite")
+CatArray = ARRAY(Text()).with_variant(JSON(), "sqlite")
+NumMatrix = ARRAY(Float(), dimensions=2).with_variant(JSON(), "sqlite")
+CatMatrix = ARRAY(Text(), dimensions=2).with_variant(JSON(), "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -129,3 +140,34 @@ class HotQuery:
         with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
             cursor.execute(self.sql, params, prepare=True)
             return cast(list[tuple[Any, ...]], cursor.fetchall())
+
+
+def pg_array_literal(values: list[Any] | None) -> str | None:
+    """A PostgreSQL array literal of floats or texts (a list of rows for a 2-D array).
+
+    psycopg adapts lists element by element in Python, which cost intake more than the
+    validation of a household; the analysis arrays are written as literals instead
+    (cast in the statement: `%s::float8[]`).
+    """
+    if values is None:
+        return None
+    if values and type(values[0]) is list:
+        return "{" + ",".join(_flat_array_literal(row) for row in values) + "}"
+    return _flat_array_literal(values)
+
+
+def _flat_array_literal(values: list[Any]) -> str:
+    text = orjson.dumps(values).decode("utf-8")
+    if "\\" not in text:
+        # Without escapes, JSON's ["KG",null,1.5] is PostgreSQL's {"KG",null,1.5}: texts are
+        # double-quoted the same way and an unquoted null is NULL.
+        return "{" + text[1:-1] + "}"
+    parts = []  # a quote, a backslash or a control character: escape as arrays want
+    for value in values:
+        if value is None:
+            parts.append("NULL")
+        elif type(value) is str:
+            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            parts.append(repr(float(value)))
+    return "{" + ",".join(parts) + "}"

@@ -10,9 +10,11 @@ from survey_service.models.response import (
     Attachment,
     Response,
     ResponseRevision,
+    ResponseUnit,
     ReviewEvent,
     ReviewState,
 )
+from survey_service.models.weights import WeightSet, WeightSetEntry
 
 __all__ = [
     "ApiToken",
@@ -23,8 +25,11 @@ __all__ = [
     "QuestionnaireVersion",
     "Response",
     "ResponseRevision",
+    "ResponseUnit",
     "ReviewEvent",
     "ReviewState",
     "Role",
     "User",
+    "WeightSet",
+    "WeightSetEntry",
 ]

@@ -53,6 +53,9 @@ class QuestionnaireVersion(Base):
     version: Mapped[int]
     definition: Mapped[dict[str, Any]] = mapped_column(JSONDocument, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # where answers sit in the analysis arrays (survey_service.analysis.layout): the layout
+    # of the version before, extended with this version's new questions
+    analysis_layout: Mapped[dict[str, Any]] = mapped_column(JSONDocument, deferred=True)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

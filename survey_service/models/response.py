@@ -9,7 +9,16 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from survey_service.db import Base, JSONDocument, UTCDateTime, utcnow
+from survey_service.db import (
+    Base,
+    CatArray,
+    CatMatrix,
+    JSONDocument,
+    NumArray,
+    NumMatrix,
+    UTCDateTime,
+    utcnow,
+)
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias, so it autoincrements) on SQLite
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -73,6 +82,25 @@ class Response(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # the household's answers as the analysis layout of the version places them
+    num: Mapped[list[float | None]] = mapped_column(NumArray, default=list)
+    cat: Mapped[list[str | None]] = mapped_column(CatArray, default=list)
+
+
+class ResponseUnit(Base):
+    """The answers of one roster (repeat) of a response, in the analysis layout: a row per
+    instance in each array, a slot per question (see survey_service.analysis.layout)."""
+
+    __tablename__ = "response_units"
+
+    response_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instances: Mapped[int]
+    # None when the unit has no slot of that kind (PostgreSQL has no arrays of empty rows)
+    num: Mapped[list[list[float | None]] | None] = mapped_column(NumMatrix)
+    cat: Mapped[list[list[str | None]] | None] = mapped_column(CatMatrix)
 
 
 class ResponseRevision(Base):

@@ -190,6 +190,7 @@ class Definition:
     choice_lists: dict[str, list[Choice]]
     tags: dict[str, str]
     design: dict[str, str]
+    persons: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -292,6 +293,7 @@ class _Checker:
             self.check_question(question)
         self.check_cycles()
         self.check_bindings()
+        self.check_persons()
 
     def walk(self) -> Iterator[Question]:
         return walk_questions(self.questions)
@@ -529,6 +531,42 @@ class _Checker:
                     + (" ..." if len(bad) > 10 else ""),
                 )
 
+    def check_persons(self) -> None:
+        """`persons`: the sex (select_one) and age (integer) of the people of one roster."""
+        bindings = self.data.get("persons")
+        if not isinstance(bindings, Mapping):
+            return
+        rosters = set()
+        for role, wanted in (("sex", "select_one"), ("age", "integer")):
+            name = bindings.get(role)
+            if not isinstance(name, str):
+                continue
+            question = self.by_name.get(name)
+            path = f"persons.{role}"
+            if question is None:
+                self.add(path, "definition.invalid_binding", f"no question named {name!r}")
+            elif question.type != wanted:
+                self.add(
+                    path,
+                    "definition.invalid_binding",
+                    f"{role} must be bound to a {wanted} question, not {name!r} ({question.type})",
+                )
+            elif question.repeat is None:
+                self.add(
+                    path,
+                    "definition.invalid_binding",
+                    f"{name!r} is not inside a repeat: persons are the instances of a roster",
+                )
+            else:
+                rosters.add(question.repeat.name)
+        if len(rosters) > 1:
+            self.add(
+                "persons",
+                "definition.invalid_binding",
+                "sex and age must be questions of the same repeat, not of "
+                + " and ".join(repr(r) for r in sorted(rosters)),
+            )
+
 
 def _check(data: Any) -> tuple[list[Problem], _Checker | None]:
     if not isinstance(data, Mapping):
@@ -557,4 +595,5 @@ def load_definition(data: Any) -> Definition:
         choice_lists=checker.choice_lists,
         tags=dict(data.get("tags") or {}),
         design=dict(data.get("design") or {}),
+        persons=dict(data.get("persons") or {}),
     )

@@ -35,6 +35,7 @@ from survey_service.validation.expressions import ExpressionError, parse
 
 __all__ = [
     "DESIGN_ROLES",
+    "PERSON_ROLES",
     "SUPPORTED_SUFFIXES",
     "TAG_ROLES",
     "XLSX_MEDIA_TYPE",
@@ -48,7 +49,13 @@ __all__ = [
 
 SUPPORTED_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls")
 TAG_ROLES: Final = ("country", "admin1", "hazard_type", "displacement_status")
+PERSON_ROLES: Final = ("sex", "age")
 DESIGN_ROLES: Final = ("weight", "stratum", "psu")
+# the section of the definition each role of the `dimension` and `design` columns goes to
+_COLUMN_ROLES: Final[Mapping[str, Mapping[str, str]]] = {
+    "dimension": {**dict.fromkeys(TAG_ROLES, "tags"), **dict.fromkeys(PERSON_ROLES, "persons")},
+    "design": dict.fromkeys(DESIGN_ROLES, "design"),
+}
 XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 OTHER_LABEL: Final = "Specify other."
@@ -467,7 +474,7 @@ class _Reader:
         self.unsupported_columns(
             survey, survey_columns, ": docs/questionnaire-format.md lists the columns read"
         )
-        questions, tags, design = self.read_survey(survey, survey_columns)
+        questions, bindings = self.read_survey(survey, survey_columns)
         choice_lists = self.read_choices(choices, choices_columns) if choices is not None else {}
         if self.fatal:
             return {}
@@ -489,10 +496,9 @@ class _Reader:
         if choice_lists:
             definition["choice_lists"] = choice_lists
         definition["questions"] = questions
-        if tags:
-            definition["tags"] = tags
-        if design:
-            definition["design"] = design
+        for section in ("tags", "persons", "design"):
+            if bindings[section]:
+                definition[section] = bindings[section]
         if "disclosure_threshold" in settings:
             definition["settings"] = {"disclosure_threshold": settings["disclosure_threshold"]}
         self.locate_all(definition)
@@ -655,13 +661,13 @@ class _Reader:
 
     def read_survey(
         self, sheet: _Sheet, columns: Mapping[str, _Column]
-    ) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
         top: list[dict[str, Any]] = []
         # (kind, questions list, the begin row's where, attached to the tree?)
         stack: list[tuple[str, list[dict[str, Any]], _Where | None, bool]] = [
             ("survey", top, None, True)
         ]
-        bindings: dict[str, dict[str, str]] = {"tags": {}, "design": {}}
+        bindings: dict[str, dict[str, str]] = {"tags": {}, "persons": {}, "design": {}}
         type_header = next(h for h, c in columns.items() if c.key == "type")
         for index, row in enumerate(sheet.rows):
             number = index + 2
@@ -715,10 +721,9 @@ class _Reader:
             if not attached and name:
                 self.refused_names.add(name)
             question = self.question(kind, type_text, values, texts, where)
-            for section, roles in (("tags", TAG_ROLES), ("design", DESIGN_ROLES)):
-                key = "dimension" if section == "tags" else "design"
+            for key in _COLUMN_ROLES:
                 if key in values:
-                    self.bind(section, roles, values[key], name, where.cell(key), bindings)
+                    self.bind(key, values[key], name, where.cell(key), bindings)
             stack[-1][1].append(question)
             self.where[id(question)] = where
             if begin:
@@ -727,7 +732,7 @@ class _Reader:
             assert begun is not None  # noqa: S101  # only the root has no row
             self.problem(begun.cell("type"), "xlsform.structure", f"'begin {kind}' is never ended")
             self.fatal = True
-        return top, bindings["tags"], bindings["design"]
+        return top, bindings
 
     def question_type(
         self, type_text: str, begin: re.Match[str] | None
@@ -830,16 +835,16 @@ class _Reader:
 
     def bind(
         self,
-        section: str,
-        roles: Sequence[str],
+        column: str,
         value: str,
         name: str | None,
         cell: str,
         bindings: dict[str, dict[str, str]],
     ) -> None:
-        column = "dimension" if section == "tags" else "design"
+        roles = _COLUMN_ROLES[column]
         for role in value.split():
-            if role not in roles:
+            section = roles.get(role)
+            if section is None:
                 self.problem(
                     cell,
                     "xlsform.invalid_value",
@@ -1111,7 +1116,7 @@ class _Writer:
         }
         self.other_lists: dict[str, str] = {}  # list -> the list with `other` added (XForm)
         self.roles: dict[str, list[tuple[str, str]]] = {}
-        for section in ("tags", "design"):
+        for section in ("tags", "persons", "design"):
             for role, name in (definition.get(section) or {}).items():
                 self.roles.setdefault(str(name), []).append((section, str(role)))
         self.layout = _Layout()
@@ -1180,9 +1185,11 @@ class _Writer:
             if not self.for_xform:
                 if "pii" in question:
                     row["pii"] = "yes" if question["pii"] else "no"
-                for section, column in (("tags", "dimension"), ("design", "design")):
+                for column, column_roles in _COLUMN_ROLES.items():
                     roles = [
-                        r for s, r in self.roles.get(str(question["name"]), []) if s == section
+                        r
+                        for section, r in self.roles.get(str(question["name"]), [])
+                        if column_roles.get(r) == section
                     ]
                     if roles:
                         row[column] = " ".join(roles)

@@ -97,7 +97,7 @@ def version_ref(session: Session, qid: str, version: int | None) -> VersionRef |
 
 def definition_for(session: Session, ref: VersionRef) -> Definition:
     """The typed definition of a published version: the one its cached validator holds."""
-    return responses.validator_for(session, *ref).definition
+    return responses.compiled_version(session, *ref).definition
 
 
 def xform_for(session: Session, qid: str, version: int) -> tuple[str, str]:

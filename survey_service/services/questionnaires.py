@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from survey_service.analysis.layout import AnalysisLayout
 from survey_service.db import utcnow
 from survey_service.errors import Conflict, NotFound, Unprocessable
 from survey_service.models import (
@@ -19,7 +20,11 @@ from survey_service.models import (
     QuestionnaireStatus,
     QuestionnaireVersion,
 )
-from survey_service.questionnaire.definition import check_definition, content_hash
+from survey_service.questionnaire.definition import (
+    check_definition,
+    content_hash,
+    load_definition,
+)
 
 
 def _checked(definition: Any) -> dict[str, Any]:
@@ -118,11 +123,15 @@ def publish(session: Session, qid: str, user: Principal | None) -> Questionnaire
         )
     # drafts are checked on save, but the checker may have grown stricter since
     _checked(questionnaire.draft)
+    # the analysis slots of every earlier version stay where they are; new questions get more
+    earlier = AnalysisLayout.from_json(current.analysis_layout if current is not None else None)
+    layout = earlier.extended(load_definition(questionnaire.draft))
     version = QuestionnaireVersion(
         questionnaire_id=qid,
         version=questionnaire.latest_version + 1,
         definition=questionnaire.draft,
         content_hash=questionnaire.draft_hash,
+        analysis_layout=layout.to_json(),
         published_by=user.id if user else None,
     )
     session.add(version)

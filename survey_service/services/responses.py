@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from survey_service.db import HotQuery, utcnow
+from survey_service.analysis.layout import AnalysisLayout, Projector
+from survey_service.db import HotQuery, pg_array_literal, utcnow
 from survey_service.errors import (
     BadRequest,
     Conflict,
@@ -34,33 +35,53 @@ from survey_service.models import (
     QuestionnaireVersion,
     Response,
     ResponseRevision,
+    ResponseUnit,
     ReviewEvent,
     ReviewState,
     Role,
 )
-from survey_service.questionnaire.definition import load_definition
+from survey_service.questionnaire.definition import Definition, load_definition
 from survey_service.services.questionnaires import get_questionnaire
 from survey_service.validation.responses import ResponseValidator
 
-# keyed by content hash: a version's content never changes, and ids can be reused in tests
-_validators: dict[str, ResponseValidator] = {}
-_validators_lock = threading.Lock()
-_VALIDATOR_CACHE_SIZE = 64
+
+@dataclass(frozen=True)
+class CompiledVersion:
+    """What intake needs of a published version, built once per process: its checked
+    definition, its validator and the projector filling its analysis arrays."""
+
+    definition: Definition
+    validator: ResponseValidator
+    projector: Projector
 
 
-def validator_for(session: Session, version_id: int, content_hash: str) -> ResponseValidator:
-    """The compiled validator of a published version, cached by its content hash."""
-    validator = _validators.get(content_hash)
-    if validator is None:
-        definition = session.scalar(
-            select(QuestionnaireVersion.definition).where(QuestionnaireVersion.id == version_id)
+# keyed by (id, content hash): a version never changes, and ids are reused in tests
+_compiled: dict[tuple[int, str], CompiledVersion] = {}
+_compiled_lock = threading.Lock()
+_COMPILED_CACHE_SIZE = 64
+
+
+def compiled_version(session: Session, version_id: int, content_hash: str) -> CompiledVersion:
+    """The compiled form of a published version, from the cache or built now."""
+    key = (version_id, content_hash)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        found = session.execute(
+            select(QuestionnaireVersion.definition, QuestionnaireVersion.analysis_layout).where(
+                QuestionnaireVersion.id == version_id
+            )
+        ).one()
+        definition = load_definition(found.definition)
+        compiled = CompiledVersion(
+            definition,
+            ResponseValidator(definition),
+            Projector(AnalysisLayout.from_json(found.analysis_layout), definition),
         )
-        validator = ResponseValidator(load_definition(definition))
-        with _validators_lock:
-            if len(_validators) >= _VALIDATOR_CACHE_SIZE:
-                _validators.pop(next(iter(_validators)))
-            _validators[content_hash] = validator
-    return validator
+        with _compiled_lock:
+            if len(_compiled) >= _COMPILED_CACHE_SIZE:
+                _compiled.pop(next(iter(_compiled)))
+            _compiled[key] = compiled
+    return compiled
 
 
 def normalize_instance_id(raw: Any) -> str:
@@ -120,11 +141,23 @@ _VERSIONS_LOOKUP = HotQuery(
 )
 _PG_COLUMNS = [c.name for c in Response.__table__.columns if c.name != "id"]
 _JSON_COLUMNS = frozenset({"answers", "meta", "warnings"})
+# the analysis arrays go as literals (db.pg_array_literal), cast by the statement
+_ARRAY_CASTS = {"num": "::float8[]", "cat": "::text[]"}
 _PG_INSERT = (
     f"INSERT INTO responses ({', '.join(_PG_COLUMNS)}) "  # noqa: S608 - model column names
-    f"VALUES ({', '.join(['%s'] * len(_PG_COLUMNS))}) "
+    f"VALUES ({', '.join('%s' + _ARRAY_CASTS.get(c, '') for c in _PG_COLUMNS)}) "
     "ON CONFLICT (instance_id) DO NOTHING RETURNING id, instance_id"
 )
+
+
+def _pg_value(column: str, value: Any) -> Any:
+    if column in _JSON_COLUMNS:
+        return Jsonb(value, dumps)
+    if column in _ARRAY_CASTS:
+        return pg_array_literal(value)
+    return value
+
+
 # SQLite's path (PostgreSQL inserts through psycopg's pipelined executemany above)
 _SQLITE_INSERT = (
     sqlite_insert(Response)
@@ -218,6 +251,7 @@ class _Prepared:
     index: int
     instance_id: str
     row: dict[str, Any]
+    units: list[dict[str, Any]]  # response_units rows, without the response's id yet
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -234,10 +268,7 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str
     # psycopg's pipelined executemany: one parsed single-row statement, no round trip per row
     # (a multi-row VALUES statement of 500 rows is parsed anew by psycopg on every call)
     driver = session.connection().connection.driver_connection
-    params = [
-        tuple(Jsonb(row[c], dumps) if c in _JSON_COLUMNS else row[c] for c in _PG_COLUMNS)
-        for row in rows
-    ]
+    params = [tuple(_pg_value(c, row[c]) for c in _PG_COLUMNS) for row in rows]
     inserted: dict[str, int] = {}
     with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
         if len(params) == 1:  # one round trip, where a pipeline takes three
@@ -251,6 +282,29 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str
             if not cursor.nextset():
                 break
     return inserted
+
+
+_UNIT_COLUMNS = ("response_id", "unit", "instances", "num", "cat")
+_PG_UNIT_INSERT = (
+    f"INSERT INTO response_units ({', '.join(_UNIT_COLUMNS)}) "  # noqa: S608 - constants
+    "VALUES (%s, %s, %s, %s::float8[], %s::text[])"
+)
+
+
+def _insert_units(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the roster rows of new responses (the analysis arrays of their instances)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(ResponseUnit), rows)
+        return
+    driver = session.connection().connection.driver_connection
+    params = [tuple(_pg_value(c, row[c]) for c in _UNIT_COLUMNS) for row in rows]
+    with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
+        if len(params) == 1:
+            cursor.execute(_PG_UNIT_INSERT, params[0], prepare=True)
+        else:
+            cursor.executemany(_PG_UNIT_INSERT, params)
 
 
 def _existing(session: Session, instance_ids: Sequence[str]) -> dict[str, Response]:
@@ -307,6 +361,15 @@ def submit_responses(
 
     # new instances are the common case: insert first, read back only what was there
     inserted = _insert_ignoring_duplicates(session, [p.row for p in prepared.values()])
+    _insert_units(
+        session,
+        [
+            {"response_id": inserted[item.instance_id], **unit}
+            for item in prepared.values()
+            if item.instance_id in inserted
+            for unit in item.units
+        ],
+    )
     stored = _existing(session, [key for key in prepared if key not in inserted])
     for item in prepared.values():
         if item.instance_id in inserted:
@@ -367,7 +430,8 @@ def _prepare(
         return SubmitResult(
             str(raw_id), 422, code=exc.code, detail=exc.detail, errors=exc.errors or []
         )
-    validated = validator_for(session, version.id, version.content_hash).validate(
+    compiled = compiled_version(session, version.id, version.content_hash)
+    validated = compiled.validator.validate(
         submission.answers, language=submission.language, now=now
     )
     if not validated.ok:
@@ -387,6 +451,7 @@ def _prepare(
             detail="The response's country is outside the countries of this account.",
             errors=[_forbidden_country(user, country)],
         )
+    projection = compiled.projector.project(validated.answers)
     row = {
         "instance_id": instance_id,
         "questionnaire_id": qid,
@@ -410,8 +475,10 @@ def _prepare(
         "received_at": now,
         "updated_at": now,
         "submitted_by": user.id,
+        "num": projection.num,
+        "cat": projection.cat,
     }
-    return _Prepared(-1, instance_id, row)
+    return _Prepared(-1, instance_id, row, list(projection.unit_rows()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -549,8 +616,8 @@ def revise_response(
             QuestionnaireVersion.id == response.version_id
         )
     )
-    validator = validator_for(session, response.version_id, version_hash or "")
-    validated = validator.validate(answers, language=language, now=now)
+    compiled = compiled_version(session, response.version_id, version_hash or "")
+    validated = compiled.validator.validate(answers, language=language, now=now)
     if not validated.ok:
         raise Unprocessable(
             "response.invalid",
@@ -577,6 +644,10 @@ def revise_response(
         setattr(response, tag, validated.tags.get(tag))
     for name in ("weight", "stratum", "psu"):
         setattr(response, name, validated.design.get(name))
+    projection = compiled.projector.project(validated.answers)
+    response.num, response.cat = projection.num, projection.cat
+    session.execute(delete(ResponseUnit).where(ResponseUnit.response_id == response.id))
+    _insert_units(session, [{"response_id": response.id, **r} for r in projection.unit_rows()])
     response.updated_at = now
     session.add(
         ResponseRevision(

@@ -16,6 +16,16 @@ from typing import Any, Final, NamedTuple, Protocol, TypeAlias, cast
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
+    "Bare",
+    "Call",
+    "Chain",
+    "Current",
+    "Literal",
+    "Negation",
+    "Parent",
+    "Ref",
+    "SyntaxNode",
+    "syntax_tree",
     "EvalContext",
     "Expression",
     "ExpressionError",
@@ -991,55 +1001,59 @@ _PRECEDENCE: Final = {
 _MAX_NESTING: Final = 200  # parser calls in progress; keeps parse, compile and eval stacks short
 
 
+# The syntax tree. Public for compilers other than the closures below (aggregates compile
+# an expression to SQL); treat it as read-only.
+
+
 @dataclass(slots=True)
-class _Literal:
+class Literal:
     value: int | float | str
     pos: int
 
 
 @dataclass(slots=True)
-class _Ref:
+class Ref:
     name: str
 
 
 @dataclass(slots=True)
-class _Current:
+class Current:
     pass
 
 
 @dataclass(slots=True)
-class _Bare:
+class Bare:
     name: str
 
 
 @dataclass(slots=True)
-class _Parent:
+class Parent:
     pos: int
 
 
 @dataclass(slots=True)
-class _Negation:
-    operand: _Node
+class Negation:
+    operand: SyntaxNode
     negate: bool  # an even number of minus signs still converts to a number
 
 
 @dataclass(slots=True)
-class _Chain:
+class Chain:
     """Operands joined left to right by operators of one precedence level."""
 
     level: int
-    operands: list[_Node]
+    operands: list[SyntaxNode]
     operators: list[str]
 
 
 @dataclass(slots=True)
-class _Call:
+class Call:
     name: str
-    args: list[_Node]
+    args: list[SyntaxNode]
     pos: int
 
 
-_Node: TypeAlias = _Literal | _Ref | _Current | _Bare | _Parent | _Negation | _Chain | _Call
+SyntaxNode: TypeAlias = Literal | Ref | Current | Bare | Parent | Negation | Chain | Call
 
 
 class _Parser:
@@ -1074,7 +1088,7 @@ class _Parser:
         if self.depth > _MAX_NESTING:
             raise _syntax("expression nested too deeply", token.pos)
 
-    def parse(self) -> _Node:
+    def parse(self) -> SyntaxNode:
         if self.peek().kind == "end":
             raise _syntax("empty expression", 0)
         node = self.binary(1)
@@ -1083,7 +1097,7 @@ class _Parser:
             raise self.unexpected(token)
         return node
 
-    def binary(self, min_level: int) -> _Node:
+    def binary(self, min_level: int) -> SyntaxNode:
         self.enter(self.peek())
         left = self.unary()
         while True:
@@ -1093,40 +1107,40 @@ class _Parser:
                 break
             self.advance()
             right = self.binary(level + 1)
-            if isinstance(left, _Chain) and left.level == level:
+            if isinstance(left, Chain) and left.level == level:
                 left.operands.append(right)
                 left.operators.append(token.text)
             else:
-                left = _Chain(level, [left, right], [token.text])
+                left = Chain(level, [left, right], [token.text])
         self.depth -= 1
         return left
 
-    def unary(self) -> _Node:
+    def unary(self) -> SyntaxNode:
         minus = 0
         while self.peek().kind == "op" and self.peek().text == "-":
             self.advance()
             minus += 1
         node = self.primary()
-        return _Negation(node, minus % 2 == 1) if minus else node
+        return Negation(node, minus % 2 == 1) if minus else node
 
-    def primary(self) -> _Node:
+    def primary(self) -> SyntaxNode:
         token = self.advance()
         kind = token.kind
         if kind == "num":
             text = token.text
             number: int | float = float(text) if "." in text or len(text) > 15 else int(text)
-            return _Literal(number, token.pos)
+            return Literal(number, token.pos)
         if kind == "str":
-            return _Literal(token.text, token.pos)
+            return Literal(token.text, token.pos)
         if kind == "ref":
             self.references.add(token.text)
-            return _Ref(token.text)
+            return Ref(token.text)
         if kind == "dot":
             self.uses_current = True
-            return _Current()
+            return Current()
         if kind == "name":
             self.bare_names.add(token.text)
-            return _Bare(token.text)
+            return Bare(token.text)
         if kind == "func":
             return self.call(token)
         if kind == "(":
@@ -1141,7 +1155,7 @@ class _Parser:
             raise _syntax("'..' is only allowed as the argument of position(..)", token.pos)
         raise self.unexpected(token)
 
-    def call(self, token: _Token) -> _Node:
+    def call(self, token: _Token) -> SyntaxNode:
         name = token.text
         bounds = ALLOWED_FUNCTIONS.get(name)
         if bounds is None:
@@ -1149,7 +1163,7 @@ class _Parser:
         self.functions.add(name)
         self.enter(token)
         self.advance()  # the '(' the lexer saw
-        args: list[_Node] = []
+        args: list[SyntaxNode] = []
         starts: list[int] = []
         if self.peek().kind == ")":
             self.advance()
@@ -1160,7 +1174,7 @@ class _Parser:
                 after = self.tokens[self.index + 1] if start.kind == "dotdot" else None
                 if after is not None and after.kind in (",", ")"):
                     self.advance()
-                    args.append(_Parent(start.pos))
+                    args.append(Parent(start.pos))
                 else:
                     args.append(self.binary(1))
                 separator = self.advance()
@@ -1177,9 +1191,9 @@ class _Parser:
                 "arity",
             )
         for arg in args:
-            if isinstance(arg, _Parent) and name != "position":
+            if isinstance(arg, Parent) and name != "position":
                 raise _syntax("'..' is only allowed as the argument of position(..)", arg.pos)
-        if name == "position" and not isinstance(args[0], _Parent):
+        if name == "position" and not isinstance(args[0], Parent):
             raise _syntax("position() takes '..' as its argument", starts[0])
         if name == "jr:choice-name":
             question = _quoted_reference(args[1])
@@ -1192,11 +1206,11 @@ class _Parser:
             self.references.add(question)
         if name == "regex":
             pattern = args[1]
-            if isinstance(pattern, _Literal) and isinstance(pattern.value, str):
+            if isinstance(pattern, Literal) and isinstance(pattern.value, str):
                 matcher = _regex_matcher(pattern.value)
                 if isinstance(matcher, str):
                     raise _syntax(matcher, pattern.pos)
-        return _Call(name, args, token.pos)
+        return Call(name, args, token.pos)
 
 
 def _arity_text(least: int, most: int | None) -> str:
@@ -1213,8 +1227,8 @@ def _arity_text(least: int, most: int | None) -> str:
 _QUOTED_REFERENCE: Final = re.compile(r"[ \t\r\n]*\$\{([^{}]*)\}[ \t\r\n]*")
 
 
-def _quoted_reference(node: _Node) -> str | None:
-    if not isinstance(node, _Literal) or not isinstance(node.value, str):
+def _quoted_reference(node: SyntaxNode) -> str | None:
+    if not isinstance(node, Literal) or not isinstance(node.value, str):
         return None
     match = _QUOTED_REFERENCE.fullmatch(node.value)
     if match is None or not _is_name(match.group(1)):
@@ -1241,27 +1255,27 @@ def _as_bool_fn(compiled: _Compiled) -> _BoolFn:
     return lambda ctx: to_boolean(fn(ctx))
 
 
-def _compile(node: _Node) -> _Compiled:
-    if isinstance(node, _Literal):
+def _compile(node: SyntaxNode) -> _Compiled:
+    if isinstance(node, Literal):
         return _Compiled(_constant(node.value), False)
-    if isinstance(node, _Current):
+    if isinstance(node, Current):
         return _Compiled(operator.methodcaller("current"), False)
-    if isinstance(node, _Ref):
+    if isinstance(node, Ref):
         return _Compiled(operator.methodcaller("resolve", node.name), False)
-    if isinstance(node, _Bare):
+    if isinstance(node, Bare):
         return _Compiled(operator.methodcaller("choice_property", node.name), False)
-    if isinstance(node, _Negation):
+    if isinstance(node, Negation):
         operand = _compile(node.operand).fn
         convert = _negate if node.negate else _to_number_value
         return _Compiled(lambda ctx: convert(operand(ctx)), False)
-    if isinstance(node, _Chain):
+    if isinstance(node, Chain):
         return _compile_chain(node)
-    if isinstance(node, _Call):
+    if isinstance(node, Call):
         return _compile_call(node)
-    raise TypeError(f"cannot compile {node!r}")  # _Parent never reaches here
+    raise TypeError(f"cannot compile {node!r}")  # Parent never reaches here
 
 
-def _compile_chain(node: _Chain) -> _Compiled:
+def _compile_chain(node: Chain) -> _Compiled:
     if node.level <= 2:
         return _compile_logic(node)
     if node.level <= 4:
@@ -1269,7 +1283,7 @@ def _compile_chain(node: _Chain) -> _Compiled:
     return _compile_arithmetic(node)
 
 
-def _compile_logic(node: _Chain) -> _Compiled:
+def _compile_logic(node: Chain) -> _Compiled:
     tests = [_as_bool_fn(_compile(operand)) for operand in node.operands]
     if node.level == 1:
         if len(tests) == 2:
@@ -1290,7 +1304,7 @@ def _compile_logic(node: _Chain) -> _Compiled:
     return _Compiled(all_of, True)
 
 
-def _compile_comparisons(node: _Chain) -> _Compiled:
+def _compile_comparisons(node: Chain) -> _Compiled:
     if len(node.operands) == 2:
         left, right = node.operands
         op = node.operators[0]
@@ -1318,12 +1332,12 @@ def _compile_comparisons(node: _Chain) -> _Compiled:
     return _Compiled(fold, True)
 
 
-def _is_literal(node: _Node) -> bool:
-    return isinstance(node, _Literal)
+def _is_literal(node: SyntaxNode) -> bool:
+    return isinstance(node, Literal)
 
 
-def _literal(node: _Node) -> int | float | str:
-    return cast(_Literal, node).value
+def _literal(node: SyntaxNode) -> int | float | str:
+    return cast(Literal, node).value
 
 
 def _compare_constant(fn: _Fn, op: str, constant: int | float | str) -> _BoolFn:
@@ -1402,7 +1416,7 @@ def _compare_number(
     return greater_equal
 
 
-def _compile_arithmetic(node: _Chain) -> _Compiled:
+def _compile_arithmetic(node: Chain) -> _Compiled:
     fns = [_compile(operand).fn for operand in node.operands]
     if len(fns) == 2:
         a, b = fns
@@ -1428,7 +1442,7 @@ def _binary(function: Callable[[Value, Value], Value], a: _Fn, b: _Fn) -> _Fn:
     return lambda ctx: function(a(ctx), b(ctx))
 
 
-def _compile_call(node: _Call) -> _Compiled:
+def _compile_call(node: Call) -> _Compiled:
     name = node.name
     args = node.args
     if name == "if":
@@ -1471,7 +1485,7 @@ def _compile_call(node: _Call) -> _Compiled:
     if name == "regex":
         subject = _compile(args[0]).fn
         pattern = args[1]
-        if isinstance(pattern, _Literal) and isinstance(pattern.value, str):
+        if isinstance(pattern, Literal) and isinstance(pattern.value, str):
             matcher = cast(_CharTest, _regex_matcher(pattern.value))
             return _Compiled(lambda ctx: matcher(to_string(subject(ctx))), True)
         return _Compiled(_binary(_regex, subject, _compile(pattern).fn), True)
@@ -1568,3 +1582,11 @@ _parse_cached = functools.lru_cache(maxsize=4096)(_parse)
 def parse(source: str) -> Expression:
     """Parse and compile an expression (cached by source); raises ExpressionError."""
     return _parse_cached(source)
+
+
+def syntax_tree(source: str) -> SyntaxNode:
+    """The syntax tree of an expression, checked as `parse` checks it; raises ExpressionError."""
+    try:
+        return _Parser(source).parse()
+    except RecursionError:  # only when called from deep in the stack already
+        raise ExpressionError("expression nested too deeply", 0, "syntax") from None

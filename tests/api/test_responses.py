@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_service.models import Response
+from survey_service.models import QuestionnaireVersion, Response, ResponseUnit
 from tests.api.test_questionnaires import assert_problem
 from tests.conftest import minimal_definition
 
@@ -442,6 +442,41 @@ class TestRevisionsAndReview:
         )
         # the original submission resent by a client that lost the reply is still a retry
         assert submit(client, enumerator, payload).status_code == 200
+
+    def test_analysis_arrays_follow_each_revision(
+        self, app: Flask, client: FlaskClient, enumerator: dict[str, str], admin: dict[str, str]
+    ) -> None:
+        """Aggregates read typed arrays, kept in step with the answers by intake and revisions."""
+        payload = body()
+        submit(client, enumerator, payload)
+
+        def stored() -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+            with app.extensions["survey"]["sessions"]() as db:
+                response = db.scalars(select(Response)).one()
+                layout = db.scalars(select(QuestionnaireVersion.analysis_layout)).one()
+                units = db.execute(
+                    select(ResponseUnit.unit, ResponseUnit.instances, ResponseUnit.num)
+                ).all()
+                names = layout["household"]
+                return (
+                    dict(zip(names["num"], response.num, strict=True)),
+                    dict(zip(names["cat"], response.cat, strict=True)),
+                    [tuple(u) for u in units],
+                )
+
+        num, cat, units = stored()
+        assert num == {"flood_year": 2020.0, "hh_size": 2.0, "n_members": 2.0}
+        assert cat == {"country": "KG", "flooded": "yes", "n_members": "2"}
+        assert units == [("members", 2, [[34.0], [36.0]])]
+        answers = household(
+            hh_size=3, members=[{"sex": "F", "age": 34}, {"sex": "M", "age": 36}, {"age": 5}]
+        )
+        url = f"/api/v1/responses/{payload['instance_id']}"
+        revised = client.put(url, json={"answers": answers, "reason": "a child"}, headers=admin)
+        assert revised.status_code == 200, revised.get_json()
+        num, cat, units = stored()
+        assert num["hh_size"] == 3.0 and num["n_members"] == 3.0
+        assert units == [("members", 3, [[34.0], [36.0], [5.0]])]
 
     def test_invalid_revision_changes_nothing(
         self, client: FlaskClient, enumerator: dict[str, str], admin: dict[str, str]

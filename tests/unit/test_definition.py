@@ -167,3 +167,29 @@ def test_content_hash_ignores_key_order() -> None:
 def test_format_path() -> None:
     assert format_path(["questions", 3, "label", "en"]) == "questions[3].label.en"
     assert format_path(["choice_lists", "my-list", 0]) == 'choice_lists["my-list"][0]'
+
+
+def test_persons_bind_sex_and_age_of_one_roster() -> None:
+    good = minimal_definition(persons={"sex": "sex", "age": "age"})
+    assert check_definition(good) == []
+    assert load_definition(good).persons == {"sex": "sex", "age": "age"}
+    wrong = minimal_definition(persons={"sex": "age", "age": "hh_size"})
+    assert codes_at(wrong) == {
+        ("persons.sex", "definition.invalid_binding"),  # an integer, not a select_one
+        ("persons.age", "definition.invalid_binding"),  # not inside a repeat
+    }
+    elsewhere = minimal_definition(persons={"sex": "sex", "age": "days"})
+    elsewhere["questions"].append(
+        {
+            "name": "trips",
+            "type": "repeat",
+            "label": {"en": "Trips"},
+            "questions": [{"name": "days", "type": "integer", "label": {"en": "Days"}}],
+        }
+    )
+    assert codes_at(elsewhere) == {("persons", "definition.invalid_binding")}
+    unknown = minimal_definition(persons={"sex": "gender", "colour": "x"})
+    assert codes_at(unknown) == {
+        ("persons.sex", "definition.invalid_binding"),
+        ("persons.colour", "definition.schema"),
+    }

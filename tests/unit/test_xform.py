@@ -218,12 +218,12 @@ def test_the_hash_is_openrosa_md5_and_follows_the_content(reference: dict[str, A
 
 def test_a_form_pyxform_refuses_raises_with_the_question_path() -> None:
     definition = copy.deepcopy(FEATURE_DEFINITION)
-    trip_gps = definition["questions"][5]["questions"][3]["questions"][2]["questions"][1]
+    trip_gps = definition["questions"][5]["questions"][3]["questions"][4]["questions"][1]
     assert trip_gps["name"] == "trip_gps"
     trip_gps["parameters"] = "colour=red"
     with pytest.raises(XFormError) as caught:
         xform_from_definition(definition, version=1)
-    assert caught.value.path == "questions[5].questions[3].questions[2].questions[1]"
+    assert caught.value.path == "questions[5].questions[3].questions[4].questions[1]"
     assert "colour" in caught.value.message
 
 

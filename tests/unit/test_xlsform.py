@@ -164,6 +164,8 @@ FEATURE_SURVEY: Rows = [
     survey_row(type="begin repeat", name="members", label="Member", repeat_count="${hh_size}"),
     survey_row(type="text", name="member_name", label="Name", pii="yes"),
     survey_row(type="decimal", name="member_income", label="Income", default="2.5"),
+    survey_row(type="select_one sexes", name="member_sex", label="Sex", dimension="sex"),
+    survey_row(type="integer", name="member_age", label="Age", dimension="age"),
     survey_row(type="begin_repeat", name="trips", label="Trip", repeat_count="${hh_size} - 1"),
     survey_row(type="date", name="trip_date", label="Date", pii="no"),
     survey_row(type="geopoint", name="trip_gps", label="Where", parameters="capture-accuracy=10"),
@@ -194,6 +196,8 @@ FEATURE_CHOICES: Rows = [
     ["statuses", "NON_DISPLACED", "Not displaced", None, None],
     ["yes_no", "yes", "Yes", "Да", None],
     ["yes_no", "no", "No", "Нет", None],
+    ["sexes", "F", "Female", None, None],
+    ["sexes", "M", "Male", None, None],
 ]
 FEATURE_SETTINGS: Rows = [
     [
@@ -238,6 +242,10 @@ FEATURE_DEFINITION: dict[str, Any] = {
         "yes_no": [
             {"name": "yes", "label": {"en": "Yes", "ru": "Да"}},
             {"name": "no", "label": {"en": "No", "ru": "Нет"}},
+        ],
+        "sexes": [
+            {"name": "F", "label": {"en": "Female"}},
+            {"name": "M", "label": {"en": "Male"}},
         ],
     },
     "questions": [
@@ -310,6 +318,13 @@ FEATURE_DEFINITION: dict[str, Any] = {
                             "default": 2.5,
                         },
                         {
+                            "name": "member_sex",
+                            "type": "select_one",
+                            "label": {"en": "Sex"},
+                            "choices": "sexes",
+                        },
+                        {"name": "member_age", "type": "integer", "label": {"en": "Age"}},
+                        {
                             "name": "trips",
                             "type": "repeat",
                             "label": {"en": "Trip"},
@@ -373,6 +388,7 @@ FEATURE_DEFINITION: dict[str, Any] = {
         "hazard_type": "hazard",
         "displacement_status": "status",
     },
+    "persons": {"sex": "member_sex", "age": "member_age"},
     "design": {"weight": "wt", "stratum": "country", "psu": "cluster"},
     "settings": {"disclosure_threshold": 5},
 }
@@ -606,6 +622,7 @@ def test_an_unsupported_function_is_refused_at_its_cell() -> None:
     ("column", "value", "message"),
     [
         ("dimension", "district", "'district' is not one of country, admin1"),
+        ("dimension", "gender", "hazard_type, displacement_status, sex, age"),
         ("design", "cluster", "'cluster' is not one of weight, stratum, psu"),
         ("pii", "maybe", "pii is yes or no"),
     ],

@@ -1,0 +1,1 @@
+"""Analysis storage and queries: typed arrays of the answers, and aggregates compiled to SQL."""
