@@ -4,9 +4,12 @@
 # ------------
 # SQL reduces the unit-level data to one row per (domain cell, stratum, PSU) with
 # n, sum(w), sum(w*y), sum(w*x), sum(w*y*y), sum(w*x*x), sum(w*x*y) over the
-# cell's members that have a value (`PsuSums`). Every estimator below is a
-# smooth function of such sums, so its linearised variable u and the PSU totals
-# of u, z_hi, are exact functions of the rows:
+# cell's members that have a value. `estimate` takes these rows as `PsuSums`
+# objects; `estimate_arrays` takes them as numpy columns (`ArraySums`) with
+# integer ids for cells and PSUs, and is the one implementation: `estimate`
+# only interns its keys into ids. Every estimator below is a smooth function
+# of such sums, so its linearised variable u and the PSU totals of u, z_hi, are
+# exact functions of the rows:
 #
 #   total       Y = sum w*y            z_hi = swy_hi
 #   mean        R = sum w*y / sum w    z_hi = (swy_hi - R*sw_hi) / sum w
@@ -39,6 +42,21 @@
 #               contributes 0. For means, proportions and ratios the z_hi sum to 0,
 #               so zbar = 0; only totals depend on this convention.
 #
+# Computation: vectorised over rows, a Python loop only over cells.
+#   1. Rows sharing (cell, PSU) are added up (np.unique on one int64 key of
+#      (cell, stratum, PSU), then np.bincount), so a margin is just a remapping
+#      of cell ids. Cell sums come from the rows in their order (np.bincount).
+#   2. z of every (cell, PSU) present, from the cell's estimate.
+#   3. Per (cell, stratum) present: the PSUs present, zbar_h = sum z / n_h, then
+#      in a second pass sum (z - zbar_h)^2 over the PSUs present plus
+#      (n_h - present) * zbar_h^2 for the absent ones (z = 0). Two passes rather
+#      than sum z^2 - n_h zbar_h^2, which loses digits when the z are large
+#      relative to their spread.
+#   4. v of each cell: the sum of its strata's terms.
+# The row checks (a stratum not in the design, more PSUs in a cell's rows of a
+# stratum than the design has) apply to the cells whose variance is computed:
+# not for "count", nor for a cell whose mean or ratio has a zero denominator.
+#
 # SRS fallback: unweighted, unclustered data comes in as one stratum, one PSU per
 # unit and w = 1. Then for a mean z_i = (y_i - ybar)/n and
 # v = n/(n-1) * sum (y_i - ybar)^2 / n^2 = s^2/n: exactly the textbook SRS
@@ -60,19 +78,24 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Final, Literal
 
+import numpy as np
+import numpy.typing as npt
 from scipy.special import stdtrit  # type: ignore[import-untyped]
 
 __all__ = [
     "STATISTICS",
+    "ArraySums",
     "Design",
     "Estimate",
     "EstimationError",
     "PsuSums",
     "estimate",
+    "estimate_arrays",
 ]
 
 #: The statistics `estimate` understands.
@@ -80,6 +103,9 @@ STATISTICS: Final = ("count", "total", "mean", "proportion", "ratio")
 
 SinglePsuRule = Literal["fail", "skip", "centered"]
 _SINGLE_PSU_RULES: Final = ("fail", "skip", "centered")
+
+_Ints = npt.NDArray[np.int64]
+_Floats = npt.NDArray[np.float64]
 
 
 class EstimationError(ValueError):
@@ -100,6 +126,20 @@ class PsuSums:
     swyy: float
     swxx: float
     swxy: float
+
+
+# eq=False: the generated __eq__ would compare arrays elementwise and fail.
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ArraySums:
+    """The sums of `PsuSums` as columns: entry k belongs to input row k of `estimate_arrays`."""
+
+    n: _Ints
+    sw: _Floats
+    swy: _Floats
+    swx: _Floats
+    swyy: _Floats
+    swxx: _Floats
+    swxy: _Floats
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,6 +188,121 @@ def estimate(
     not in the design, more PSUs in a stratum than the design has, an invalid
     FPC, or (rule "fail") a single-PSU stratum.
     """
+    rows = list(rows)
+    cell_ids: dict[tuple[str, ...], int] = {}
+    cell = [cell_ids.setdefault(key, len(cell_ids)) for key in map(attrgetter("cell"), rows)]
+    psu_ids: dict[tuple[str, str], int] = {}
+    psu = [psu_ids.setdefault(key, len(psu_ids)) for key in map(attrgetter("stratum", "psu"), rows)]
+    stratum_ids: dict[str, int] = {}
+    psu_strata = [stratum_ids.setdefault(h, len(stratum_ids)) for h, _ in psu_ids]
+
+    def column(name: str) -> _Floats:
+        return np.fromiter(map(attrgetter(name), rows), dtype=np.float64, count=len(rows))
+
+    sums = ArraySums(
+        n=np.fromiter(map(attrgetter("n"), rows), dtype=np.int64, count=len(rows)),
+        sw=column("sw"),
+        swy=column("swy"),
+        swx=column("swx"),
+        swyy=column("swyy"),
+        swxx=column("swxx"),
+        swxy=column("swxy"),
+    )
+    return estimate_arrays(
+        stat,
+        list(cell_ids),
+        np.array(cell, dtype=np.int64),
+        np.array(psu, dtype=np.int64),
+        np.array(psu_strata, dtype=np.int64),
+        list(stratum_ids),
+        sums,
+        design,
+        confidence=confidence,
+    )
+
+
+def estimate_arrays(
+    stat: str,
+    cells: Sequence[tuple[str, ...]],
+    cell: _Ints,
+    psu: _Ints,
+    psu_strata: _Ints,
+    strata: Sequence[str],
+    sums: ArraySums,
+    design: Design,
+    *,
+    confidence: float = 0.95,
+) -> list[Estimate]:
+    """Estimate `stat` for every cell id present in `cell`, sorted by cell key.
+
+    Row k has cell id `cell[k]` (its key is `cells[cell[k]]`), PSU id `psu[k]` and
+    the sums `sums.<field>[k]`. PSU ids are global (one id per (stratum, PSU)); the
+    stratum of PSU id p is `strata[psu_strata[p]]`, a key of the design. Rows sharing
+    (cell, psu) are added together, so a margin is these arrays with the cell ids
+    remapped. Raises `EstimationError` as `estimate` does, and for malformed arrays.
+    """
+    t_crit, df, n_h, fpc = _prepare(stat, design, confidence)
+    ids = _Ids(
+        cells,
+        np.asarray(cell, dtype=np.int64),
+        np.asarray(psu, dtype=np.int64),
+        np.asarray(psu_strata, dtype=np.int64),
+        strata,
+    )
+    columns = _check_arrays(ids, sums)
+    if ids.cell.size == 0:
+        return []
+
+    # Cell sums added in row order, as the running sums of a loop over the rows would be
+    # (n as float64 too: exact below 2**53).
+    n_cells = len(cells)
+    rows_in = np.bincount(ids.cell, minlength=n_cells)
+    n, sw, swy, swx, swyy, swxx, swxy = (_sum_by(ids.cell, col, n_cells) for col in columns)
+    if stat == "count":
+        var = np.zeros(n_cells)
+    else:
+        if stat == "total":
+            est, denom, x_col = swy, np.ones(n_cells), None
+        else:
+            # A mean's denominator is sum w (x = 1), whatever the caller put in swx.
+            denom, x_col = (swx, columns[3]) if stat == "ratio" else (sw, columns[1])
+            est = np.divide(swy, denom, out=np.zeros(n_cells), where=denom != 0.0)
+        var = _variance(
+            ids,
+            columns[2],
+            x_col,
+            est,
+            denom,
+            needs=(rows_in > 0) & (denom != 0.0),
+            n_h=n_h,
+            fpc=fpc,
+            centered=design.single_psu == "centered",
+        )
+
+    with_fpc = design.population_psus is not None
+    values = np.column_stack((n, sw, swy, swx, swyy, swxx, swxy, var)).tolist()
+    present = np.flatnonzero(rows_in).tolist()
+    return [
+        _finish_cell(stat, cells[c], *values[c], df=df, t_crit=t_crit, fpc=with_fpc)
+        for c in sorted(present, key=cells.__getitem__)
+    ]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Ids:
+    """The id spaces of `estimate_arrays` and the ids of its rows."""
+
+    cells: Sequence[tuple[str, ...]]
+    cell: _Ints
+    psu: _Ints
+    psu_strata: _Ints
+    strata: Sequence[str]
+
+
+def _prepare(
+    stat: str, design: Design, confidence: float
+) -> tuple[float | None, int, dict[str, int], dict[str, float]]:
+    """Check the statistic, confidence and design: t quantile, df, n_h and 1 - f_h."""
     if stat not in STATISTICS:
         raise EstimationError(
             f"unknown statistic {stat!r}; expected one of {', '.join(STATISTICS)}"
@@ -158,29 +313,7 @@ def estimate(
     fpc = _fpc_factors(design, n_h)
     df = sum(n_h.values()) - len(n_h)
     t_crit = float(stdtrit(df, 0.5 + confidence / 2.0)) if df > 0 else None
-    singles = [h for h, n in n_h.items() if n == 1]
-
-    cells: dict[tuple[str, ...], list[PsuSums]] = {}
-    for r in rows:
-        cell_rows = cells.get(r.cell)
-        if cell_rows is None:
-            cells[r.cell] = [r]
-        else:
-            cell_rows.append(r)
-
-    ctx = _Context(stat, design, n_h, fpc, df, t_crit, singles)
-    return [_estimate_cell(cell, cells[cell], ctx) for cell in sorted(cells)]
-
-
-@dataclass(frozen=True, slots=True)
-class _Context:
-    stat: str
-    design: Design
-    n_h: dict[str, int]
-    fpc: dict[str, float]
-    df: int
-    t_crit: float | None
-    singles: list[str]
+    return t_crit, df, n_h, fpc
 
 
 def _check_design(design: Design, *, needs_variance: bool) -> dict[str, int]:
@@ -225,47 +358,162 @@ def _fpc_factors(design: Design, n_h: Mapping[str, int]) -> dict[str, float]:
     return factors
 
 
-def _estimate_cell(cell: tuple[str, ...], rows: list[PsuSums], ctx: _Context) -> Estimate:
-    n = 0
-    sw = swy = swx = swyy = swxx = swxy = 0.0
-    for r in rows:
-        n += r.n
-        sw += r.sw
-        swy += r.swy
-        swx += r.swx
-        swyy += r.swyy
-        swxx += r.swxx
-        swxy += r.swxy
+def _check_arrays(ids: _Ids, sums: ArraySums) -> tuple[_Floats, ...]:
+    """The sum columns as float64, n too; raise on malformed arrays."""
+    columns = tuple(
+        np.asarray(col, dtype=np.float64)
+        for col in (sums.n, sums.sw, sums.swy, sums.swx, sums.swyy, sums.swxx, sums.swxy)
+    )
+    size, psu_strata = ids.cell.size, ids.psu_strata
+    if any(a.ndim != 1 or a.size != size for a in (ids.psu, *columns)) or psu_strata.ndim != 1:
+        raise EstimationError("cell, psu and the sums must be one-dimensional, of equal length")
+    for name, values, bound in (
+        ("cell", ids.cell, len(ids.cells)),
+        ("psu", ids.psu, psu_strata.size),
+        ("psu_strata", psu_strata, len(ids.strata)),
+    ):
+        if values.size and (int(values.min()) < 0 or int(values.max()) >= bound):
+            raise EstimationError(f"{name} holds ids outside 0..{bound - 1}")
+    if len(set(ids.cells)) < len(ids.cells):
+        raise EstimationError("cells holds the same key twice")
+    if len(ids.cells) * len(ids.strata) * psu_strata.size >= 2**63:
+        raise EstimationError("too many cells, strata and PSUs for int64 keys")
+    return columns
+
+
+def _sum_by(index: _Ints, weights: _Floats, size: int) -> _Floats:
+    """Sum of `weights` for each value of `index` in 0..size-1, added in index order."""
+    return np.bincount(index, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
+def _variance(
+    ids: _Ids,
+    swy: _Floats,
+    sx: _Floats | None,
+    est: _Floats,
+    denom: _Floats,
+    *,
+    needs: npt.NDArray[np.bool_],
+    n_h: Mapping[str, int],
+    fpc: Mapping[str, float],
+    centered: bool,
+) -> _Floats:
+    """Taylor variance of each cell id (0 where `needs` is false); see the module notes.
+
+    `swy` and `sx` are the row columns of sum w*y and of the denominator's sum (sum w
+    for a mean, sum w*x for a ratio, None for a total, whose z is sum w*y).
+    """
+    n_cells, n_psus, n_strata = len(ids.cells), ids.psu_strata.size, len(ids.strata)
+    # 1. One group per (cell, PSU), its rows added up, sorted by (cell, stratum, PSU): the
+    #    pairs (cell, stratum) are then runs of groups, found without a second sort.
+    pair_key = ids.cell * n_strata + ids.psu_strata[ids.psu]
+    groups, group_of = np.unique(pair_key * n_psus + ids.psu, return_inverse=True)
+    g_pair = groups // n_psus
+    g_cell = g_pair // n_strata
+    keep = needs[g_cell]
+    g_pair, g_cell = g_pair[keep], g_cell[keep]
+    if g_pair.size == 0:
+        return np.zeros(n_cells)
+    # 2. z of each group, from its sums (z is linear in them).
+    z = _sum_by(group_of, swy, groups.size)[keep]
+    if sx is not None:
+        g_sx = _sum_by(group_of, sx, groups.size)[keep]
+        z = (z - est[g_cell] * g_sx) / denom[g_cell]
+
+    # 3. One pair per (cell, stratum) present: its PSUs present, z sum and sum of squares.
+    starts = np.flatnonzero(np.concatenate(([True], g_pair[1:] != g_pair[:-1])))
+    present = np.diff(np.append(starts, g_pair.size))
+    pair_of = np.repeat(np.arange(starts.size), present)
+    pairs = g_pair[starts]
+    p_cell, p_stratum = pairs // n_strata, pairs % n_strata
+    design_n = np.array([n_h.get(h, 0) for h in ids.strata], dtype=np.int64)
+    p_n = design_n[p_stratum]
+    bad = (p_n == 0) | (present > p_n)
+    if bad.any():
+        raise _row_error(ids, p_cell[bad], design_n)
+
+    factor = np.array([fpc.get(h, 1.0) for h in ids.strata])[p_stratum]
+    p_nf = p_n.astype(np.float64)
+    z_sum = _sum_by(pair_of, z, pairs.size)
+    z_mean = z_sum / p_nf
+    dev = z - z_mean[pair_of]  # the second pass
+    squares = _sum_by(pair_of, dev * dev, pairs.size)
+    absent = p_n - present  # PSUs of the design without members: z = 0
+    multi = p_n > 1
+    term = np.zeros(pairs.size)
+    term[multi] = (
+        factor[multi]
+        * p_nf[multi]
+        / (p_nf[multi] - 1.0)
+        * (squares[multi] + absent[multi] * z_mean[multi] * z_mean[multi])
+    )
+    single = p_n == 1
+    if centered and single.any():
+        # As R and svy: the mean over the PSUs of the strata holding members of the cell.
+        s_cell = p_cell[single]
+        grand_mean = (
+            _sum_by(p_cell, z_sum, n_cells)[s_cell] / _sum_by(p_cell, p_nf, n_cells)[s_cell]
+        )
+        d = z_sum[single] - grand_mean
+        term[single] = factor[single] * d * d
+    # 4. Each cell's strata added up ("skip": singletons add 0).
+    return _sum_by(p_cell, term, n_cells)
+
+
+def _row_error(ids: _Ids, bad_cells: _Ints, design_n: _Ints) -> EstimationError:
+    """The error a cell-by-cell pass meets first: first cell by key, its strata in row order."""
+    first = min(set(bad_cells.tolist()), key=ids.cells.__getitem__)
+    psus = ids.psu[ids.cell == first]
+    psu_strata = ids.psu_strata[psus]
+    _, first_row = np.unique(psu_strata, return_index=True)
+    for h in psu_strata[np.sort(first_row)].tolist():
+        name, n = ids.strata[h], int(design_n[h])
+        if n == 0:
+            return EstimationError(f"stratum {name!r} is not in the design (or has no PSUs)")
+        count = np.unique(psus[psu_strata == h]).size
+        if count > n:
+            return EstimationError(
+                f"stratum {name!r} has {count} PSUs in the rows but {n} in the design"
+            )
+    raise AssertionError(f"no inconsistent stratum in cell {ids.cells[first]!r}")
+
+
+def _finish_cell(
+    stat: str,
+    key: tuple[str, ...],
+    n_sum: float,
+    sw: float,
+    swy: float,
+    swx: float,
+    swyy: float,
+    swxx: float,
+    swxy: float,
+    var: float,
+    *,
+    df: int,
+    t_crit: float | None,
+    fpc: bool,
+) -> Estimate:
+    """One cell's estimate from its sums and its variance."""
+    n = round(n_sum)
 
     def undefined(value: float | None) -> Estimate:
-        return Estimate(cell, value, None, None, None, None, None, ctx.df, n, sw)
+        return Estimate(key, value, None, None, None, None, None, df, n, sw)
 
-    stat = ctx.stat
     if stat == "count":
         return undefined(float(n))
     if stat == "total":
         est = swy
-        z_psu = {(r.stratum, r.psu): r.swy for r in rows}
     else:
-        # A mean's denominator is sum w (x = 1), whatever the caller put in swx.
-        ratio = stat == "ratio"
-        denom = swx if ratio else sw
+        denom = swx if stat == "ratio" else sw
         if denom == 0.0:
             return undefined(None)
         est = swy / denom
-        if ratio:
-            z_psu = {(r.stratum, r.psu): (r.swy - est * r.swx) / denom for r in rows}
-        else:
-            z_psu = {(r.stratum, r.psu): (r.swy - est * r.sw) / denom for r in rows}
-    if len(z_psu) < len(rows):  # repeated (stratum, psu): add the parts up
-        z_psu = _merge_psus(rows, stat, est, swx if stat == "ratio" else sw)
-
-    var = _variance(z_psu, ctx)
     se = math.sqrt(var)
-    if ctx.t_crit is None:
+    if t_crit is None:
         ci_low = ci_high = None
     else:
-        ci_low, ci_high = est - ctx.t_crit * se, est + ctx.t_crit * se
+        ci_low, ci_high = est - t_crit * se, est + t_crit * se
     cv = se / abs(est) if est != 0.0 else None
 
     if stat == "total":
@@ -275,64 +523,8 @@ def _estimate_cell(cell: tuple[str, ...], rows: list[PsuSums], ctx: _Context) ->
         resid = swyy - 2.0 * est * swxy + est * est * swxx
     else:
         resid = swyy - 2.0 * est * swy + est * est * sw
-    deff = _deff(var, stat, n, sw, denom, resid, fpc=ctx.design.population_psus is not None)
-    return Estimate(cell, est, se, ci_low, ci_high, cv, deff, ctx.df, n, sw)
-
-
-def _merge_psus(
-    rows: list[PsuSums], stat: str, est: float, denom: float
-) -> dict[tuple[str, str], float]:
-    """PSU totals z when some (stratum, psu) comes in several rows (z is linear in the sums)."""
-    z_psu: dict[tuple[str, str], float] = {}
-    for r in rows:
-        if stat == "total":
-            z = r.swy
-        else:
-            z = (r.swy - est * (r.swx if stat == "ratio" else r.sw)) / denom
-        key = (r.stratum, r.psu)
-        z_psu[key] = z_psu.get(key, 0.0) + z
-    return z_psu
-
-
-def _variance(z_psu: dict[tuple[str, str], float], ctx: _Context) -> float:
-    """Taylor variance from the cell's PSU totals z; PSUs of the design not in z_psu are 0."""
-    n_h = ctx.n_h
-    z_sum: dict[str, float] = {}
-    z_count: dict[str, int] = {}
-    for (h, _psu), z in z_psu.items():
-        z_sum[h] = z_sum.get(h, 0.0) + z
-        z_count[h] = z_count.get(h, 0) + 1
-
-    for h, count in z_count.items():
-        if h not in n_h:
-            raise EstimationError(f"stratum {h!r} is not in the design (or has no PSUs)")
-        if count > n_h[h]:
-            raise EstimationError(
-                f"stratum {h!r} has {count} PSUs in the rows but {n_h[h]} in the design"
-            )
-
-    # Two passes (mean, then squared deviations) keep the sums of squares accurate.
-    z_mean = {h: s / n_h[h] for h, s in z_sum.items()}
-    squares = dict.fromkeys(z_sum, 0.0)
-    for (h, _psu), z in z_psu.items():
-        d = z - z_mean[h]
-        squares[h] += d * d
-
-    var = 0.0
-    fpc = ctx.fpc
-    for h, ss in squares.items():
-        n = n_h[h]
-        if n > 1:
-            absent = n - z_count[h]
-            var += fpc[h] * n / (n - 1) * (ss + absent * z_mean[h] * z_mean[h])
-    if ctx.design.single_psu == "centered" and ctx.singles:
-        # As R and svy: the mean over the PSUs of the strata holding members of the cell.
-        grand_mean = sum(z_sum.values()) / sum(n_h[h] for h in z_sum)
-        for h in ctx.singles:
-            if h in z_sum:
-                d = z_sum[h] - grand_mean
-                var += fpc[h] * d * d
-    return var
+    deff = _deff(var, stat, n, sw, denom, resid, fpc=fpc)
+    return Estimate(key, est, se, ci_low, ci_high, cv, deff, df, n, sw)
 
 
 def _deff(

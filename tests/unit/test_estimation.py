@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import statistics
-import time
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 import pytest
 import svy
@@ -16,11 +18,13 @@ from scipy.special import stdtrit
 
 from survey_service.statistics.estimation import (
     STATISTICS,
+    ArraySums,
     Design,
     Estimate,
     EstimationError,
     PsuSums,
     estimate,
+    estimate_arrays,
 )
 
 REL = 1e-9
@@ -482,8 +486,11 @@ def test_empty_rows() -> None:
     assert estimate("mean", [], srs_design(5)) == []
 
 
-def test_hundred_thousand_rows_are_fast() -> None:
-    """75 cells x 4,000 PSUs in 40 strata, one row per cell and PSU present (~100k rows)."""
+def test_hundred_thousand_rows() -> None:
+    """75 cells x 4,000 PSUs in 40 strata, one row per cell and PSU present (~100k rows).
+
+    How fast this is, is measured by `python -m benchmarks estimation`, not here.
+    """
     rng = random.Random(3)
     strata = {f"S{h}": 100 for h in range(40)}
     rows: list[PsuSums] = []
@@ -496,9 +503,228 @@ def test_hundred_thousand_rows_are_fast() -> None:
                         PsuSums((f"c{c}",), h, f"P{p}", 3, sw, sw * 2, sw, sw * 5, sw, sw * 2)
                     )
     assert len(rows) > 95_000
-    design = Design(psus_per_stratum=strata, single_psu="skip")
-    start = time.perf_counter()
-    result = estimate("mean", rows, design)
-    elapsed = time.perf_counter() - start
+    result = estimate("mean", rows, Design(psus_per_stratum=strata, single_psu="skip"))
     assert len(result) == 75
-    assert elapsed < 3.0  # about 0.2 s on a 2-core machine; the bound only catches regressions
+    assert all(e.estimate == pytest.approx(2.0) for e in result)
+
+
+# --- the array API -------------------------------------------------------------------------------
+
+Arrays = tuple[
+    list[tuple[str, ...]],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    list[str],
+    ArraySums,
+]
+
+
+def to_arrays(rows: list[PsuSums], shuffle: random.Random | None = None) -> Arrays:
+    """`estimate_arrays`' inputs for `rows`: ids by first appearance, or shuffled ids."""
+    cell_ids: dict[tuple[str, ...], int] = {}
+    stratum_ids: dict[str, int] = {}
+    psu_ids: dict[tuple[str, str], int] = {}
+    for r in rows:
+        cell_ids.setdefault(r.cell, len(cell_ids))
+        psu_ids.setdefault((r.stratum, r.psu), len(psu_ids))
+        stratum_ids.setdefault(r.stratum, len(stratum_ids))
+
+    def renumber(ids: dict[Any, int]) -> dict[Any, int]:
+        if shuffle is None:
+            return ids
+        new = list(range(len(ids)))
+        shuffle.shuffle(new)
+        return {key: new[i] for key, i in ids.items()}
+
+    cell_ids, stratum_ids, psu_ids = renumber(cell_ids), renumber(stratum_ids), renumber(psu_ids)
+    psu_strata = [0] * len(psu_ids)
+    for (h, _), p in psu_ids.items():
+        psu_strata[p] = stratum_ids[h]
+
+    def column(name: str) -> npt.NDArray[np.float64]:
+        return np.array([getattr(r, name) for r in rows], dtype=np.float64)
+
+    return (
+        sorted(cell_ids, key=cell_ids.__getitem__),
+        np.array([cell_ids[r.cell] for r in rows], dtype=np.int64),
+        np.array([psu_ids[r.stratum, r.psu] for r in rows], dtype=np.int64),
+        np.array(psu_strata, dtype=np.int64),
+        sorted(stratum_ids, key=stratum_ids.__getitem__),
+        ArraySums(
+            n=np.array([r.n for r in rows], dtype=np.int64),
+            sw=column("sw"),
+            swy=column("swy"),
+            swx=column("swx"),
+            swyy=column("swyy"),
+            swxx=column("swxx"),
+            swxy=column("swxy"),
+        ),
+    )
+
+
+def split_rows(rows: list[PsuSums], rng: random.Random) -> list[PsuSums]:
+    """`rows` with some (cell, stratum, psu) in two or three parts, in shuffled order."""
+    out: list[PsuSums] = []
+    for r in rows:
+        parts = rng.choice((1, 1, 2, 3))
+        shares = [rng.uniform(0.2, 1.0) for _ in range(parts)]
+        shares = [s / sum(shares) for s in shares]
+        ns = [r.n // parts] * (parts - 1) + [r.n - (r.n // parts) * (parts - 1)]
+        for n, s in zip(ns, shares, strict=True):
+            scaled = (v * s for v in (r.sw, r.swy, r.swx, r.swyy, r.swxx, r.swxy))
+            out.append(PsuSums(r.cell, r.stratum, r.psu, n, *scaled))
+    rng.shuffle(out)
+    return out
+
+
+def assert_same(got: list[Estimate], want: list[Estimate], rel: float | None = None) -> None:
+    assert [e.cell for e in got] == [e.cell for e in want]
+    for g, w in zip(got, want, strict=True):
+        if rel is None:
+            assert g == w
+            continue
+        assert (g.cell, g.df, g.n) == (w.cell, w.df, w.n)
+        assert g.sum_weights == pytest.approx(w.sum_weights, rel=rel)
+        for field in ("estimate", "se", "ci_low", "ci_high", "cv", "deff"):
+            value = getattr(w, field)
+            expected = None if value is None else pytest.approx(value, rel=rel)
+            assert getattr(g, field) == expected, (g.cell, field)
+
+
+@pytest.mark.parametrize("stat", STATISTICS)
+@pytest.mark.parametrize(
+    ("strata", "single_psu", "fpc"),
+    [
+        (STRATA, "fail", False),
+        (STRATA | SINGLETONS, "skip", True),
+        (STRATA | SINGLETONS, "centered", False),
+    ],
+    ids=["multi-psu", "skip-fpc", "centered"],
+)
+def test_arrays_give_what_rows_give(
+    stat: str, strata: dict[str, int], single_psu: str, fpc: bool
+) -> None:
+    """Same data, same estimates: repeated (cell, psu) rows, cells in only some strata."""
+    units = make_units(strata)
+    rows = split_rows(psu_sums(units, "y", "x" if stat == "ratio" else None), random.Random(7))
+    design = design_of(units, fpc=fpc, single_psu=single_psu)
+    by_rows = estimate(stat, rows, design, confidence=0.9)
+    assert len(rows) > len({(r.cell, r.stratum, r.psu) for r in rows})
+    cells_in_strata = {(r.cell, r.stratum) for r in rows}
+    assert any((c, h) not in cells_in_strata for c in {r.cell for r in rows} for h in strata)
+
+    # Ids as `estimate` interns them: the very same computation.
+    assert_same(estimate_arrays(stat, *to_arrays(rows), design, confidence=0.9), by_rows)
+    # Other ids: the same up to the order of additions.
+    shuffled = to_arrays(rows, random.Random(11))
+    assert_same(estimate_arrays(stat, *shuffled, design, confidence=0.9), by_rows, rel=1e-12)
+
+
+@pytest.mark.parametrize("stat", STATISTICS)
+def test_margin_by_remapped_cell_ids(stat: str) -> None:
+    """A margin is the base rows with their cell ids remapped; rows meeting in a PSU add up."""
+    units = make_units(STRATA | SINGLETONS)
+    rows = psu_sums(units, "b" if stat == "proportion" else "y")
+    base = [r for r in rows if r.cell]
+    design = design_of(units, single_psu="centered")
+    cells, cell, psu, psu_strata, strata, sums = to_arrays(base)
+
+    def margin_of(key: tuple[str, ...]) -> tuple[str, ...]:
+        return (key[0], "_T") if key[0] != "south" else ("_T",)
+
+    margin_cells = sorted({margin_of(c) for c in cells})
+    remap = np.array([margin_cells.index(margin_of(c)) for c in cells], dtype=np.int64)
+    got = estimate_arrays(stat, margin_cells, remap[cell], psu, psu_strata, strata, sums, design)
+
+    summed: dict[tuple[tuple[str, ...], str, str], list[float]] = {}
+    for r in base:
+        acc = summed.setdefault((margin_of(r.cell), r.stratum, r.psu), [0] * 7)
+        for k, value in enumerate((r.n, r.sw, r.swy, r.swx, r.swyy, r.swxx, r.swxy)):
+            acc[k] += value
+    by_hand = [PsuSums(c, h, p, int(a[0]), *a[1:]) for (c, h, p), a in summed.items()]
+    assert len(by_hand) < len(base)
+    want = estimate(stat, by_hand, design)
+    assert [e.cell for e in got] == [("_T",), ("east", "_T"), ("north", "_T")]
+    assert_same(got, want, rel=1e-12)
+
+    # All cells into one: the whole population, which the SQL also gives as the cell ().
+    whole = estimate_arrays(
+        stat, [("_T",)], np.zeros_like(cell), psu, psu_strata, strata, sums, design
+    )
+    [population] = [e for e in estimate(stat, rows, design) if e.cell == ()]
+    assert_same(whole, [dataclasses.replace(population, cell=("_T",))], rel=1e-12)
+
+
+def test_arrays_empty() -> None:
+    cells, cell, psu, psu_strata, strata, sums = to_arrays([])
+    assert estimate_arrays("mean", cells, cell, psu, psu_strata, strata, sums, srs_design(3)) == []
+
+
+def test_arrays_first_error_is_the_first_cell_by_key() -> None:
+    """As a pass over the cells in order would: the first cell by key, its strata in row order."""
+    design = Design(psus_per_stratum={"A": 2, "B": 1}, single_psu="skip")
+    rows = [
+        PsuSums(("z",), "C", "1", 1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+        PsuSums(("y",), "A", "1", 1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+        PsuSums(("y",), "B", "1", 1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+        PsuSums(("y",), "B", "2", 1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+        PsuSums(("y",), "D", "1", 1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+    ]
+    message = "stratum 'B' has 2 PSUs in the rows but 1 in the design"
+    with pytest.raises(EstimationError, match=message):
+        estimate("total", rows, design)
+    with pytest.raises(EstimationError, match=message):
+        estimate_arrays("total", *to_arrays(rows, random.Random(1)), design)
+    with pytest.raises(EstimationError, match="stratum 'D' is not in the design"):
+        estimate("total", [rows[4], *rows[1:4]], design)
+
+
+@pytest.mark.parametrize(
+    ("design", "message"),
+    [
+        (Design(psus_per_stratum={"A": 2}), "stratum 'B' is not in the design"),
+        (Design(psus_per_stratum={"A": 2, "B": 1}, single_psu="skip"), "2 PSUs in the rows"),
+        (Design(psus_per_stratum={"A": 2, "B": 2}, population_psus={"A": 5}), "no population"),
+        (
+            Design(psus_per_stratum={"A": 2, "B": 2}, population_psus={"A": 5, "B": 1}),
+            "population of only 1",
+        ),
+        (Design(psus_per_stratum={"A": 2, "B": 2}, single_psu="drop"), "single-PSU rule"),
+        (Design(psus_per_stratum={"A": 2, "B": 1}), "stratum 'B' has a single PSU"),
+    ],
+)
+def test_arrays_inconsistent_design(design: Design, message: str) -> None:
+    rows = [
+        PsuSums(("c",), h, p, 1, 1.0, 2.0, 1.0, 4.0, 1.0, 2.0) for h in "AB" for p in ("1", "2")
+    ]
+    with pytest.raises(EstimationError, match=message):
+        estimate_arrays("total", *to_arrays(rows), design)
+
+
+def test_arrays_bad_statistic_and_confidence() -> None:
+    arrays = to_arrays(srs_rows([1.0, 2.0, 4.0]))
+    with pytest.raises(EstimationError, match="unknown statistic 'median'"):
+        estimate_arrays("median", *arrays, srs_design(3))
+    with pytest.raises(EstimationError, match="confidence"):
+        estimate_arrays("mean", *arrays, srs_design(3), confidence=1.0)
+
+
+def test_arrays_malformed() -> None:
+    cells, cell, psu, psu_strata, strata, sums = to_arrays(srs_rows([1.0, 2.0, 4.0], ("c",)))
+    design = srs_design(3)
+    short = ArraySums(
+        n=sums.n[:2], sw=sums.sw[:2], swy=sums.swy[:2], swx=sums.swx[:2],
+        swyy=sums.swyy[:2], swxx=sums.swxx[:2], swxy=sums.swxy[:2],
+    )  # fmt: skip
+    cases: list[tuple[tuple[Any, ...], str]] = [
+        ((cells, cell, psu, psu_strata, strata, short), "equal length"),
+        ((cells, cell[:2], psu, psu_strata, strata, sums), "equal length"),
+        ((cells, cell + 1, psu, psu_strata, strata, sums), "cell holds ids outside 0..0"),
+        ((cells, cell, psu - 1, psu_strata, strata, sums), "psu holds ids outside"),
+        ((cells, cell, psu, psu_strata + 1, strata, sums), "psu_strata holds ids outside"),
+        ((cells * 2, cell, psu, psu_strata, strata, sums), "same key twice"),
+    ]
+    for arguments, message in cases:
+        with pytest.raises(EstimationError, match=message):
+            estimate_arrays("mean", *arguments, design)
