@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # enumerators read only what they submitted (services.responses applies row rules)
     "responses.read": frozenset({Role.ADMIN, Role.SUPERVISOR, Role.RESEARCHER, Role.ENUMERATOR}),
     "aggregates.read": frozenset(Role),
+    "weights.manage": frozenset({Role.ADMIN, Role.RESEARCHER, Role.STATISTICIAN}),
 }
 
 

@@ -1,0 +1,75 @@
+"""Weight set endpoints: upload final weights as CSV, list and read the stored versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from survey_service.api.body import UnsupportedMediaType
+from survey_service.api.context import current_user, db_session, require
+from survey_service.errors import BadRequest
+from survey_service.schemas.weights import (
+    WEIGHTS_UPLOAD_BODY,
+    WeightSetHistorySchema,
+    WeightSetQuerySchema,
+    WeightSetSchema,
+    WeightSetSummarySchema,
+)
+from survey_service.services import weights as service
+
+blp = Blueprint(
+    "weights",
+    __name__,
+    url_prefix="/api/v1",
+    description="Weight sets: final survey weights uploaded after fieldwork, named and versioned",
+)
+
+
+def csv_body() -> bytes:
+    """The uploaded CSV: the raw body as text/csv, or the multipart part 'file'."""
+    if request.mimetype == "text/csv":
+        return request.get_data()
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise BadRequest("request.missing_file", "Send the CSV in the multipart part 'file'.")
+        content: bytes = upload.read()
+        return content
+    raise UnsupportedMediaType(
+        "request.unsupported_media_type",
+        f"Send the weights as text/csv or multipart/form-data (part 'file'), "
+        f"not {request.mimetype or 'nothing'}.",
+    )
+
+
+@blp.route("/questionnaires/<string:qid>/weights")
+class WeightSets(MethodView):
+    @require("aggregates.read")
+    @blp.response(200, WeightSetHistorySchema(many=True))
+    def get(self, qid: str) -> Any:
+        """The weight sets of a questionnaire: each name's latest version and all its versions."""
+        return service.list_weight_sets(db_session(), qid)
+
+
+@blp.route("/questionnaires/<string:qid>/weights/<string:name>")
+class WeightSetByName(MethodView):
+    @require("aggregates.read")
+    @blp.arguments(WeightSetQuerySchema, location="query")
+    @blp.response(200, WeightSetSchema)
+    def get(self, query: dict[str, Any], qid: str, name: str) -> Any:
+        """A weight set at its latest version, or at `?version=N`."""
+        return service.get_weight_set(db_session(), qid, name, query.get("version"))
+
+    @require("weights.manage")
+    @blp.doc(**WEIGHTS_UPLOAD_BODY)
+    @blp.response(201, WeightSetSummarySchema)
+    def put(self, qid: str, name: str) -> Any:
+        """Upload weights as the next version of the set `name`; nothing is stored unless
+        every row is valid and names a response of the questionnaire that you may see."""
+        rows = service.parse_weights_csv(csv_body())
+        summary = service.put_weight_set(db_session(), qid, name, rows, current_user())
+        location = url_for("weights.WeightSetByName", qid=qid, name=name, version=summary.version)
+        return summary, 201, {"Location": location}
