@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("expressions", "intake")
+BENCHMARKS = ("expressions", "intake", "estimation", "aggregates")
 
 
 def main(argv: list[str]) -> None:

@@ -17,7 +17,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     """Build the WSGI app; `config` overrides settings (a mapping) or replaces them."""
     from flask_smorest import Api
 
-    from survey_service.api import health, questionnaires, responses, users
+    from survey_service.api import aggregates, health, questionnaires, responses, users, weights
     from survey_service.api.context import init_request_session
     from survey_service.api.json import JSONProvider
     from survey_service.api.problems import register_problem_handlers
@@ -55,8 +55,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         "sessions": make_session_factory(engine),
     }
     api = Api(app)
-    for blueprint in (health.blp, questionnaires.blp, responses.blp, users.blp):
-        api.register_blueprint(blueprint)
+    blueprints = (health, questionnaires, responses, users, weights, aggregates)
+    for module in blueprints:
+        api.register_blueprint(module.blp)
     app.register_blueprint(openrosa_views.bp)
     questionnaires.register_definition_schema(api.spec)
     init_request_session(app)

@@ -32,6 +32,10 @@ class Settings:
     max_content_length: int = 10 * 1024 * 1024
     max_batch_size: int = 500
     disclosure_threshold: int = 10
+    # aggregates: the rule for strata with a single PSU (fail, skip or centered)
+    single_psu_rule: str = "centered"
+    # internal use only: lets a request switch disclosure control off (recorded in the output)
+    allow_unsuppressed: bool = False
     attachments_dir: str = "var/attachments"
 
     def resolved_attachments_dir(self) -> Path:
@@ -58,7 +62,18 @@ def resolve_sqlite_path(url: str) -> str:
     return f"{prefix}{path}{query}"
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
 def _coerce(name: str, raw: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE | _FALSE:
+            return text in _TRUE
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
     if kind is int:
         if isinstance(raw, bool):
             raise ConfigError(f"{name} must be an integer, got {raw!r}")
@@ -104,11 +119,16 @@ def load_settings(
             values[name] = env_value
     values.update(overrides or {})
     values["env"] = env
+    kinds = {"int": int, "bool": bool}
     typed = {
-        name: _coerce(name, value, int if fields[name].type == "int" else str)
+        name: _coerce(name, value, kinds.get(str(fields[name].type), str))
         for name, value in values.items()
     }
     settings = Settings(**typed)
     if not settings.database_url:
         raise ConfigError("database_url is empty: set SURVEY_DATABASE_URL")
+    if settings.single_psu_rule not in ("fail", "skip", "centered"):
+        raise ConfigError(
+            f"single_psu_rule must be fail, skip or centered, got {settings.single_psu_rule!r}"
+        )
     return settings

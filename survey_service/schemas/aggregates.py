@@ -1,0 +1,166 @@
+"""Schemas of the aggregates endpoint: its query string, its JSON body, and its answer."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+from webargs.fields import DelimitedList
+
+from survey_service.models import ReviewState
+from survey_service.statistics.estimation import STATISTICS
+
+FORMATS = ("json", "csv", "xlsx", "sdmx-csv")
+AGE_GROUPINGS = ("five_year", "broad", "children", "youth")
+SINGLE_PSU = ("fail", "skip", "centered")
+_STATES = [s.value for s in ReviewState]
+
+
+class Moment(fields.Field):  # type: ignore[type-arg] # marshmallow's Field is generic in 4.x
+    """An ISO 8601 date (midnight UTC) or date-time with an offset."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                if len(value) == 10:
+                    day = datetime.date.fromisoformat(value)
+                    return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
+                moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                if moment.tzinfo is not None:
+                    return moment.astimezone(datetime.UTC)
+            except ValueError:
+                pass
+        raise ValidationError("an ISO 8601 date (2025-06-01) or a date-time with an offset")
+
+
+def _description(text: str) -> dict[str, Any]:
+    return {"metadata": {"description": text}}
+
+
+class _AggregateFields(Schema):
+    stat = fields.String(
+        required=True,
+        validate=validate.OneOf(STATISTICS),
+        **_description(
+            "count (unweighted units), total, mean, proportion or ratio (weighted, with "
+            "standard errors)"
+        ),
+    )
+    variable = fields.String(
+        **_description(
+            "A question name or an expression in the questionnaire's language "
+            "(`${income_lost} / ${hh_size}`); for a proportion, a condition "
+            "(`${moved_due_hazard} = 'yes'`) or a select question with `value`."
+        )
+    )
+    value = fields.String(**_description("For a proportion: the choice counted."))
+    denominator = fields.String(**_description("For a ratio: the denominator's variable."))
+    unit = fields.String(
+        load_default="household",
+        **_description("household, or a roster (repeat) such as members: persons"),
+    )
+    age_groups = fields.String(
+        load_default="five_year",
+        validate=validate.OneOf(AGE_GROUPINGS),
+        **_description("Bands of by=age_group: Y0T4..Y_GE85, or broad, children, youth."),
+    )
+    collected_from = Moment(**_description("Collected on or after (date or date-time)."))
+    collected_to = Moment(**_description("Collected before (date or date-time)."))
+    weights = fields.String(
+        **_description("A weight set's name; default: the design weight of the questionnaire.")
+    )
+    weights_version = fields.Integer(
+        validate=validate.Range(min=1), **_description("Default: the latest.")
+    )
+    confidence = fields.Float(
+        load_default=0.95, **_description("Level of the confidence intervals.")
+    )
+    single_psu = fields.String(
+        validate=validate.OneOf(SINGLE_PSU),
+        **_description("Rule for a stratum with one PSU; default from the configuration."),
+    )
+    margins = fields.Boolean(
+        load_default=False,
+        **_description("Add totals (_T) over every dimension, with secondary suppression."),
+    )
+    format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
+    lang = fields.String(
+        validate=validate.Length(min=2, max=16),
+        **_description("Language of the labels in CSV and XLSX."),
+    )
+    suppression = fields.String(
+        load_default="on",
+        validate=validate.OneOf(("on", "off")),
+        **_description("off is refused unless the service allows it (internal use)."),
+    )
+
+
+def _codes(text: str) -> dict[str, Any]:
+    return _description(f"Only these {text} (a domain: the design keeps every PSU).")
+
+
+class AggregateQuerySchema(_AggregateFields):
+    """GET: lists are comma-separated."""
+
+    by = DelimitedList(
+        fields.String(),
+        load_default=list,
+        **_description("Dimensions: tags, select_one or calculate questions, sex, age_group."),
+    )
+    country = DelimitedList(fields.String(), **_codes("countries"))
+    admin1 = DelimitedList(fields.String(), **_codes("regions"))
+    hazard_type = DelimitedList(fields.String(), **_codes("hazard types"))
+    displacement_status = DelimitedList(fields.String(), **_codes("displacement statuses"))
+    review_state = DelimitedList(
+        fields.String(validate=validate.OneOf(_STATES)),
+        **_description("Default: every state but rejected."),
+    )
+    version = DelimitedList(
+        fields.Integer(validate=validate.Range(min=1)),
+        **_description("Questionnaire versions; default: all."),
+    )
+
+
+class AggregateBodySchema(_AggregateFields):
+    """POST: the same fields as JSON, for long specifications; lists are arrays."""
+
+    by = fields.List(fields.String(), load_default=list)
+    country = fields.List(fields.String())
+    admin1 = fields.List(fields.String())
+    hazard_type = fields.List(fields.String())
+    displacement_status = fields.List(fields.String())
+    review_state = fields.List(fields.String(validate=validate.OneOf(_STATES)))
+    version = fields.List(fields.Integer(validate=validate.Range(min=1)))
+    population_psus = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(validate=validate.Range(min=1)),
+        **_description("Population PSUs of each stratum, for a finite population correction."),
+    )
+
+
+class AggregateCellSchema(Schema):
+    """One cell: its code per dimension (named after the dimension), then the figures."""
+
+    estimate = fields.Float(allow_none=True)
+    se = fields.Float(allow_none=True)
+    ci_low = fields.Float(allow_none=True)
+    ci_high = fields.Float(allow_none=True)
+    cv = fields.Float(allow_none=True)
+    deff = fields.Float(allow_none=True)
+    df = fields.Integer(allow_none=True)
+    n = fields.Integer(allow_none=True, **_description("Unweighted units."))
+    sum_weights = fields.Float(allow_none=True)
+    OBS_STATUS = fields.String(**_description("A normal, U low reliability, Q suppressed"))
+    CONF_STATUS = fields.String(**_description("F free, A primary, D secondary suppression"))
+
+
+class AggregateTableSchema(Schema):
+    cells = fields.List(fields.Nested(AggregateCellSchema))
+    dimensions = fields.List(fields.String())
+    stat = fields.String()
+    variable = fields.String()
+    unit = fields.String()
+    design = fields.Dict(**_description("strata, PSUs and degrees of freedom"))
+    disclosure_control = fields.Raw()
+    reference_period = fields.Dict(allow_none=True)
