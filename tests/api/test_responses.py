@@ -176,7 +176,8 @@ class TestSubmit:
             **body(),
             "version": "1",
             "language": 7,
-            "meta": {"battery": float("nan")},
+            # a 20-digit number is read exactly (by the standard library), NaN along with it
+            "meta": {"battery": float("nan"), "serial": 12345678901234567890},
             "answer": {},
         }
         response = client.post(
@@ -188,6 +189,13 @@ class TestSubmit:
         problem = assert_problem(response, 422, "request.invalid")
         assert {e["path"] for e in problem["errors"]} == {"version", "language", "meta", "answer"}
         assert all(e["code"] == "request.invalid_field" for e in problem["errors"])
+        not_json = client.post(
+            f"{Q}/responses",
+            data=json.dumps({**body(), "meta": {"battery": float("nan")}}),
+            content_type="application/json",
+            headers=enumerator,
+        )
+        assert_problem(not_json, 400, "request.invalid_json")
         for not_an_object in ("[{}]", '"household"', "null"):
             refused = client.post(
                 f"{Q}/responses",
