@@ -145,6 +145,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         log_access=bool(settings.access_log),
         log_dictconfig=_access_log_config(settings.access_log),
         respawn_failed_workers=True,
+        # a worker that ignores the stop signal (stuck in a request) is killed after 30 s
+        workers_kill_timeout=30,
     )
     click.echo(f"serving on http://{address}:{bind_port}/api/v1 (docs: .../api/v1/docs)")
     server.serve()

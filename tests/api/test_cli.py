@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -111,12 +113,15 @@ def test_serve_answers_over_http(
         "SURVEY_ENV": "test",
         "SURVEY_ACCESS_LOG": str(log),
     }
-    server = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-        [sys.executable, "-m", "survey_service.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    output_file = tmp_path / "serve.out"
+    with output_file.open("wb") as output_handle:
+        server = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+            [sys.executable, "-m", "survey_service.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=output_handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers too are stopped at the end, whatever happens
+        )
     try:
         health = _get_when_up(f"http://127.0.0.1:{port}/api/v1/health")
         assert health == {"database": "ok", "status": "ok"}
@@ -127,14 +132,21 @@ def test_serve_answers_over_http(
         with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - local http
             assert json.load(reply)["role"] == "admin"
     finally:
-        server.terminate()
-        try:
-            output = server.communicate(timeout=60)[0].decode()
-        except subprocess.TimeoutExpired:
-            server.kill()
-            output = server.communicate()[0].decode()
+        _stop_group(server)
+    output = output_file.read_text()
     assert f"serving on http://127.0.0.1:{port}/api/v1" in output
     assert "GET /api/v1/health" in log.read_text()
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's process group, SIGKILL to whatever is left after 60 s."""
+    os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=60)
+    # a worker still starting when the signal came may outlive its parent
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def _get_when_up(url: str) -> Any:
