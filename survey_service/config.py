@@ -30,6 +30,7 @@ class Settings:
     log_level: str = "INFO"
     questionnaires_dir: str = "questionnaires"
     max_content_length: int = 10 * 1024 * 1024
+    max_upload_length: int = 200 * 1024 * 1024
     max_batch_size: int = 500
     disclosure_threshold: int = 10
     # aggregates: the rule for strata with a single PSU (fail, skip or centered)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -29,7 +29,12 @@ blp = Blueprint(
 
 
 def csv_body() -> bytes:
-    """The uploaded CSV: the raw body as text/csv, or the multipart part 'file'."""
+    """The uploaded CSV: the raw body as text/csv, or the multipart part 'file'.
+
+    A weight set may be larger than other requests (50 MB for a million households):
+    SURVEY_MAX_UPLOAD_LENGTH bounds it instead of SURVEY_MAX_CONTENT_LENGTH.
+    """
+    request.max_content_length = current_app.extensions["survey"]["settings"].max_upload_length
     if request.mimetype == "text/csv":
         return request.get_data()
     if request.mimetype == "multipart/form-data":

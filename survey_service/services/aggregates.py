@@ -302,7 +302,8 @@ class _Planner:
             self.problems.add(
                 path,
                 "aggregate.unknown_question",
-                f"no question named {text!r}; numeric ones: " + ", ".join(self._numeric_names()),
+                f"no question named {text!r}; numbers and calculates: "
+                + ", ".join(self._numeric_names()),
             )
             return None
         try:

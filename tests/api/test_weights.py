@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -332,7 +333,12 @@ class TestRefused:
         monkeypatch: pytest.MonkeyPatch,
         multipart: bool,
     ) -> None:
-        monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 200)
+        # uploads have their own bound (SURVEY_MAX_UPLOAD_LENGTH), above other requests'
+        settings = app.extensions["survey"]["settings"]
+        monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 100)
+        monkeypatch.setitem(
+            app.extensions["survey"], "settings", replace(settings, max_upload_length=200)
+        )
         data = weights_csv(*[(UNKNOWN, 1, "s", "p")] * 10).encode()
         response = (
             client.put(
@@ -345,6 +351,21 @@ class TestRefused:
             else upload(client, admin, data)
         )
         assert_problem(response, 413, "request.too_large")
+
+    def test_uploads_may_exceed_the_limit_of_other_requests(
+        self,
+        app: Flask,
+        client: FlaskClient,
+        admin: dict[str, str],
+        households: Callable[..., list[str]],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        (first,) = households("KG")
+        monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 20)  # SURVEY_MAX_CONTENT_LENGTH
+        response = upload(client, admin, weights_csv((first, 1.5, "s", "p")))
+        assert response.status_code == 201, response.get_json()
+        refused = client.post(f"{Q}/responses", json=body(), headers=admin)
+        assert_problem(refused, 413, "request.too_large")
 
     def test_multipart_without_the_file_part(
         self, client: FlaskClient, admin: dict[str, str], published: None
