@@ -88,16 +88,31 @@ def is_displacement_status(code: str) -> bool:
     return code in DISPLACEMENT_STATUSES
 
 
+#: SDMX age groups of each grouping: (code, lowest age, highest age or None), in order.
+AGE_GROUPS: dict[str, tuple[tuple[str, int, int | None], ...]] = {
+    "five_year": (
+        *((f"Y{low}T{low + 4}", low, low + 4) for low in range(0, 85, 5)),
+        ("Y_GE85", 85, None),
+    ),
+    "broad": (("Y0T14", 0, 14), ("Y15T64", 15, 64), ("Y_GE65", 65, None)),
+    "children": (("Y0T17", 0, 17), ("Y_GE18", 18, None)),
+    "youth": (("Y0T14", 0, 14), ("Y15T24", 15, 24), ("Y_GE25", 25, None)),
+}
+
+
+def age_group(grouping: str, age: int) -> str:
+    """The SDMX code of an age in completed years in a grouping of AGE_GROUPS."""
+    for code, _, high in AGE_GROUPS[grouping]:
+        if high is None or age <= high:
+            return code
+    raise AssertionError("unreachable: every grouping ends open")
+
+
 def five_year_band(age: int) -> str:
     """SDMX five-year age band of an age in completed years: Y0T4 ... Y80T84, Y_GE85."""
-    if age >= 85:
-        return "Y_GE85"
-    low = (age // 5) * 5
-    return f"Y{low}T{low + 4}"
+    return age_group("five_year", age)
 
 
 def broad_age_group(age: int) -> str:
     """Broad SDMX age group: Y0T14, Y15T64, Y_GE65."""
-    if age < 15:
-        return "Y0T14"
-    return "Y15T64" if age < 65 else "Y_GE65"
+    return age_group("broad", age)

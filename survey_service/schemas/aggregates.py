@@ -8,12 +8,11 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 from webargs.fields import DelimitedList
 
+from survey_service.codes import AGE_GROUPS
 from survey_service.models import ReviewState
-from survey_service.statistics.estimation import STATISTICS
+from survey_service.statistics.estimation import SINGLE_PSU_RULES, STATISTICS
 
 FORMATS = ("json", "csv", "xlsx", "sdmx-csv")
-AGE_GROUPINGS = ("five_year", "broad", "children", "youth")
-SINGLE_PSU = ("fail", "skip", "centered")
 _STATES = [s.value for s in ReviewState]
 
 
@@ -62,7 +61,7 @@ class _AggregateFields(Schema):
     )
     age_groups = fields.String(
         load_default="five_year",
-        validate=validate.OneOf(AGE_GROUPINGS),
+        validate=validate.OneOf(tuple(AGE_GROUPS)),
         **_description("Bands of by=age_group: Y0T4..Y_GE85, or broad, children, youth."),
     )
     collected_from = Moment(**_description("Collected on or after (date or date-time)."))
@@ -77,7 +76,7 @@ class _AggregateFields(Schema):
         load_default=0.95, **_description("Level of the confidence intervals.")
     )
     single_psu = fields.String(
-        validate=validate.OneOf(SINGLE_PSU),
+        validate=validate.OneOf(SINGLE_PSU_RULES),
         **_description("Rule for a stratum with one PSU; default from the configuration."),
     )
     margins = fields.Boolean(

@@ -48,6 +48,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from survey_service.analysis.layout import HOUSEHOLD, AnalysisLayout, UnitSlots, unit_of
 from survey_service.analysis.sql import Column, Compiled, VariableError, compile_expression
+from survey_service.codes import AGE_GROUPS
 from survey_service.config import Settings
 from survey_service.db import fetch_aggregate
 from survey_service.errors import Forbidden, NotFound, Unprocessable
@@ -65,6 +66,7 @@ from survey_service.models import (
 from survey_service.questionnaire.definition import Definition, Question, load_definition
 from survey_service.statistics.disclosure import TOTAL, Cell, protect
 from survey_service.statistics.estimation import (
+    SINGLE_PSU_RULES,
     STATISTICS,
     ArraySums,
     Design,
@@ -74,7 +76,6 @@ from survey_service.statistics.estimation import (
 )
 
 __all__ = [
-    "AGE_GROUPS",
     "TAGS",
     "AggregateRequest",
     "run_aggregate",
@@ -82,19 +83,8 @@ __all__ = [
 
 #: The tags, always available as dimensions and filters.
 TAGS: Final = ("country", "admin1", "hazard_type", "displacement_status")
-#: Age groupings of person units: (code, lowest age, highest age or None), in order.
-AGE_GROUPS: Final[Mapping[str, tuple[tuple[str, int, int | None], ...]]] = {
-    "five_year": (
-        *((f"Y{low}T{low + 4}", low, low + 4) for low in range(0, 85, 5)),
-        ("Y_GE85", 85, None),
-    ),
-    "broad": (("Y0T14", 0, 14), ("Y15T64", 15, 64), ("Y_GE65", 65, None)),
-    "children": (("Y0T17", 0, 17), ("Y_GE18", 18, None)),
-    "youth": (("Y0T14", 0, 14), ("Y15T24", 15, 24), ("Y_GE25", 25, None)),
-}
 #: The code of a cell whose dimension has no value (question skipped or not answered).
 NOT_APPLICABLE: Final = "_Z"
-SINGLE_PSU_RULES: Final = ("fail", "skip", "centered")
 _MAX_CV: Final = 0.30
 _LABELS: Final[Mapping[str, Mapping[str, str]]] = {
     TOTAL: {"en": "Total", "ru": "Всего"},

@@ -88,6 +88,7 @@ import numpy.typing as npt
 from scipy.special import stdtrit  # type: ignore[import-untyped]
 
 __all__ = [
+    "SINGLE_PSU_RULES",
     "STATISTICS",
     "ArraySums",
     "Design",
@@ -102,7 +103,7 @@ __all__ = [
 STATISTICS: Final = ("count", "total", "mean", "proportion", "ratio")
 
 SinglePsuRule = Literal["fail", "skip", "centered"]
-_SINGLE_PSU_RULES: Final = ("fail", "skip", "centered")
+SINGLE_PSU_RULES: Final = ("fail", "skip", "centered")
 
 _Ints = npt.NDArray[np.int64]
 _Floats = npt.NDArray[np.float64]
@@ -318,10 +319,10 @@ def _prepare(
 
 def _check_design(design: Design, *, needs_variance: bool) -> dict[str, int]:
     """Strata with at least one PSU and their PSU counts; raise on a bad design."""
-    if design.single_psu not in _SINGLE_PSU_RULES:
+    if design.single_psu not in SINGLE_PSU_RULES:
         raise EstimationError(
             f"unknown single-PSU rule {design.single_psu!r}; "
-            f"expected one of {', '.join(_SINGLE_PSU_RULES)}"
+            f"expected one of {', '.join(SINGLE_PSU_RULES)}"
         )
     n_h: dict[str, int] = {}
     for h, n in design.psus_per_stratum.items():
