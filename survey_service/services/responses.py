@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,7 +26,7 @@ from survey_service.errors import (
     Unprocessable,
     invalid_request,
 )
-from survey_service.jsonutil import content_digest, dumps, dumps_text
+from survey_service.jsonutil import content_digest, dumps_text
 from survey_service.models import (
     Principal,
     Questionnaire,
@@ -141,24 +140,27 @@ _VERSIONS_LOOKUP = HotQuery(
 )
 _PG_COLUMNS = [c.name for c in Response.__table__.columns if c.name != "id"]
 _JSON_COLUMNS = frozenset({"answers", "meta", "warnings"})
-# the analysis arrays go as literals (db.pg_array_literal), cast by the statement
-_ARRAY_CASTS = {"num": "::float8[]", "cat": "::text[]"}
+_ARRAY_COLUMNS = frozenset({"num", "cat"})
+# JSON documents and analysis arrays go to PostgreSQL as text (`_pg_value`), cast in the
+# statement or by COPY itself
+_CASTS = {**dict.fromkeys(_JSON_COLUMNS, "::jsonb"), "num": "::float8[]", "cat": "::text[]"}
 _PG_INSERT = (
     f"INSERT INTO responses ({', '.join(_PG_COLUMNS)}) "  # noqa: S608 - model column names
-    f"VALUES ({', '.join('%s' + _ARRAY_CASTS.get(c, '') for c in _PG_COLUMNS)}) "
+    f"VALUES ({', '.join('%s' + _CASTS.get(c, '') for c in _PG_COLUMNS)}) "
     "ON CONFLICT (instance_id) DO NOTHING RETURNING id, instance_id"
 )
 
 
 def _pg_value(column: str, value: Any) -> Any:
+    """A column's value as PostgreSQL takes it, in an INSERT parameter or a COPY row."""
     if column in _JSON_COLUMNS:
-        return Jsonb(value, dumps)
-    if column in _ARRAY_CASTS:
+        return dumps_text(value)
+    if column in _ARRAY_COLUMNS:
         return pg_array_literal(value)
     return value
 
 
-# SQLite's path (PostgreSQL inserts through psycopg's pipelined executemany above)
+# SQLite's path (PostgreSQL inserts through _insert_postgresql)
 _SQLITE_INSERT = (
     sqlite_insert(Response)
     .on_conflict_do_nothing(index_elements=["instance_id"])
@@ -277,17 +279,9 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str
         cursor.execute(_PG_STAGING)
         with cursor.copy(_PG_STAGE) as copy:
             for row in rows:
-                copy.write_row([_pg_copy_value(c, row[c]) for c in _PG_COLUMNS])
+                copy.write_row([_pg_value(c, row[c]) for c in _PG_COLUMNS])
         found_rows = cursor.execute(_PG_MOVE).fetchall()
     return {instance_id: row_id for row_id, instance_id in found_rows}
-
-
-def _pg_copy_value(column: str, value: Any) -> Any:
-    if column in _JSON_COLUMNS:
-        return dumps_text(value)
-    if column in _ARRAY_CASTS:
-        return pg_array_literal(value)
-    return value
 
 
 _PG_STAGING = (
@@ -323,7 +317,7 @@ def _insert_units(session: Session, rows: list[dict[str, Any]]) -> None:
             return
         with cursor.copy(_PG_UNIT_COPY) as copy:
             for row in rows:
-                copy.write_row([_pg_copy_value(c, row[c]) for c in _UNIT_COLUMNS])
+                copy.write_row([_pg_value(c, row[c]) for c in _UNIT_COLUMNS])
 
 
 def _existing(session: Session, instance_ids: Sequence[str]) -> dict[str, Response]:
