@@ -7,10 +7,10 @@ import binascii
 import math
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -498,17 +498,16 @@ def _prepare(
 # Reading
 
 
-def _visible_to(user: Principal) -> Callable[[Select[Any]], Select[Any]]:
-    """Row-level access: countries of the account; enumerators see their own submissions."""
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
-    def restrict(query: Select[Any]) -> Select[Any]:
-        if user.countries:
-            query = query.where(Response.country.in_(user.countries))
-        if user.role == Role.ENUMERATOR.value:
-            query = query.where(Response.submitted_by == user.id)
-        return query
 
-    return restrict
+def visible_to(query: _Query, user: Principal) -> _Query:
+    """Row-level access to responses: countries of the account; enumerators see their own."""
+    if user.countries:
+        query = query.where(Response.country.in_(user.countries))
+    if user.role == Role.ENUMERATOR.value:
+        query = query.where(Response.submitted_by == user.id)
+    return query
 
 
 def get_response(session: Session, instance_id: str, user: Principal) -> Response:
@@ -517,7 +516,7 @@ def get_response(session: Session, instance_id: str, user: Principal) -> Respons
         key = normalize_instance_id(instance_id)
     except Unprocessable:
         key = None
-    query = _visible_to(user)(select(Response).where(Response.instance_id == key))
+    query = visible_to(select(Response).where(Response.instance_id == key), user)
     response: Response | None = session.scalar(query) if key else None
     if response is None:
         raise NotFound("response.not_found", f"No response {instance_id!r}.")
@@ -583,7 +582,7 @@ def list_responses(
             query = query.where(column < high)
     if cursor:
         query = query.where(Response.id > decode_cursor(cursor))
-    query = _visible_to(user)(query).order_by(Response.id).limit(limit + 1)
+    query = visible_to(query, user).order_by(Response.id).limit(limit + 1)
     rows = list(session.scalars(query))
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None

@@ -9,9 +9,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import ARRAY, Select, String, any_, bindparam, func, insert, select
+from sqlalchemy import ARRAY, String, any_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from survey_service.errors import NotFound, Unprocessable
@@ -20,12 +20,11 @@ from survey_service.models import (
     Questionnaire,
     Response,
     ReviewState,
-    Role,
     WeightSet,
     WeightSetEntry,
 )
 from survey_service.services.questionnaires import get_questionnaire
-from survey_service.services.responses import normalize_instance_id
+from survey_service.services.responses import normalize_instance_id, visible_to
 
 INVALID_CSV = "weights.invalid_csv"
 MISSING_COLUMN = "weights.missing_column"
@@ -45,7 +44,6 @@ CHUNK = 10_000  # rows per INSERT batch and instance ids per lookup
 REQUIRED_COLUMNS = ("instance_id", "weight")
 OPTIONAL_COLUMNS = ("stratum", "psu")
 _COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 # what float() accepts, less "inf", "nan", "1_000" and the like
@@ -278,15 +276,6 @@ def parse_weights_csv(data: bytes, *, max_rows: int = MAX_ROWS) -> list[WeightRo
     return rows
 
 
-def _visible(query: _Query, user: Principal) -> _Query:
-    """The responses `user` may see: its countries; an enumerator, only what it submitted."""
-    if user.countries:
-        query = query.where(Response.country.in_(user.countries))
-    if user.role == Role.ENUMERATOR.value:
-        query = query.where(Response.submitted_by == user.id)
-    return query
-
-
 @dataclass(frozen=True, slots=True)
 class _Found:
     id: int
@@ -310,7 +299,7 @@ def _find_responses(
         query = select(Response.instance_id, Response.id, Response.review_state).where(
             Response.questionnaire_id == qid, among
         )
-        for instance_id, response_id, state in session.execute(_visible(query, user)):
+        for instance_id, response_id, state in session.execute(visible_to(query, user)):
             found[instance_id] = _Found(response_id, state == ReviewState.REJECTED.value)
     return found
 
@@ -328,7 +317,7 @@ def _first_unweighted(
     after = 0
     while len(listed) < limit:
         page = session.execute(
-            _visible(
+            visible_to(
                 select(Response.id, Response.instance_id)
                 .where(
                     Response.questionnaire_id == qid,
