@@ -64,7 +64,14 @@ from survey_service.models import (
     WeightSetEntry,
 )
 from survey_service.questionnaire.definition import Definition, Question, load_definition
-from survey_service.statistics.disclosure import TOTAL, Cell, protect
+from survey_service.statistics.disclosure import (
+    CONF_FREE,
+    TOTAL,
+    Cell,
+    Protected,
+    obs_status,
+    protect,
+)
 from survey_service.statistics.estimation import (
     SINGLE_PSU_RULES,
     STATISTICS,
@@ -973,29 +980,24 @@ def _table(
 ) -> Table:
     names = [d.name for d in plan.dimensions]
     stat = request.stat
+    # a table without dimensions is its grand total (protect wants a dimension)
+    table = [Cell(e.cell or (TOTAL,), e.n, e.estimate, e.cv) for e in estimates]
     if request.suppression:
-        # a table without dimensions is its grand total (protect wants a dimension)
         flags = protect(
-            [Cell(e.cell or (TOTAL,), e.n, e.estimate, e.cv) for e in estimates],
-            threshold=threshold,
-            max_cv=_MAX_CV,
-            additive=request.stat in ("count", "total"),
+            table, threshold=threshold, max_cv=_MAX_CV, additive=stat in ("count", "total")
         )
+    else:  # internal use: every cell free, reliability flagged all the same
+        flags = {c.key: Protected(c.key, False, CONF_FREE, obs_status(c, _MAX_CV)) for c in table}
     cells: list[dict[str, Any]] = []
-    for e in estimates:
+    for e, published in zip(estimates, table, strict=True):
         cell: dict[str, Any] = dict(zip(names, e.cell, strict=True))
         cell.update({name: getattr(e, name) for name in VALUE_COLUMNS})
         if stat == "count" and e.estimate is not None:
             cell["estimate"] = int(e.estimate)  # a count of units is a whole number
-        if request.suppression:
-            flag = flags[e.cell or (TOTAL,)]
-            cell["OBS_STATUS"], cell["CONF_STATUS"] = flag.obs_status, flag.conf_status
-            if flag.suppressed:  # nothing a suppressed value could be derived from
-                cell.update(dict.fromkeys(VALUE_COLUMNS))
-        else:
-            low_reliability = e.cv is not None and not math.isnan(e.cv) and e.cv > _MAX_CV
-            cell["OBS_STATUS"] = "Q" if e.estimate is None else ("U" if low_reliability else "A")
-            cell["CONF_STATUS"] = "F"
+        flag = flags[published.key]
+        cell["OBS_STATUS"], cell["CONF_STATUS"] = flag.obs_status, flag.conf_status
+        if flag.suppressed:  # nothing a suppressed value could be derived from
+            cell.update(dict.fromkeys(VALUE_COLUMNS))
         cells.append(cell)
     labels: dict[str, dict[str, dict[str, str]]] = {}
     for dimension in plan.dimensions:

@@ -107,6 +107,7 @@ __all__ = [
     "TOTAL",
     "Cell",
     "Protected",
+    "obs_status",
     "protect",
 ]
 
@@ -198,11 +199,12 @@ def protect(
             conf = CONF_PRIMARY if key in primary else CONF_SECONDARY
             result[key] = Protected(key, True, conf, OBS_SUPPRESSED)
         else:
-            result[key] = Protected(key, False, CONF_FREE, _obs_status(cell, max_cv))
+            result[key] = Protected(key, False, CONF_FREE, obs_status(cell, max_cv))
     return result
 
 
-def _obs_status(cell: Cell, max_cv: float) -> str:
+def obs_status(cell: Cell, max_cv: float) -> str:
+    """OBS_STATUS of a published cell: Q without a value, U when its CV exceeds max_cv, else A."""
     if cell.value is None:
         return OBS_SUPPRESSED
     if cell.cv is not None and not math.isnan(cell.cv) and cell.cv > max_cv:
