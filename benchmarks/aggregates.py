@@ -24,7 +24,6 @@ import multiprocessing
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -36,7 +35,7 @@ from typing import Any
 
 import psycopg
 
-from benchmarks.intake import free_port, server
+from benchmarks.intake import REFERENCE, cli, free_port, server
 from survey_service import demo
 from survey_service.analysis.layout import AnalysisLayout, Projector
 from survey_service.cli import run_migrations
@@ -45,8 +44,6 @@ from survey_service.jsonutil import content_digest, dumps_text
 from survey_service.questionnaire.definition import load_definition
 from survey_service.validation.responses import ResponseValidator
 
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "questionnaires" / "climate-migration-household.json"
 SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://root@127.0.0.1:5432")
 DATABASE = "survey_agg_bench"
 SIZES = tuple(
@@ -178,10 +175,10 @@ def _load(
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{qid}.json"
         path.write_text(json.dumps(definition), encoding="utf-8")
-        _cli(url, "load-questionnaires", str(path))
+        cli(url, "load-questionnaires", str(path))
     owner = f"loader-{qid}"  # the account the rows are submitted by
     if not connection.execute("SELECT 1 FROM users WHERE name = %s", (owner,)).fetchone():
-        _cli(url, "create-user", owner, "--role", "admin")
+        cli(url, "create-user", owner, "--role", "admin")
     connection.execute(
         "DELETE FROM response_units WHERE response_id IN "
         "(SELECT id FROM responses WHERE questionnaire_id = %s)",
@@ -222,19 +219,6 @@ def _load(
     connection.execute("VACUUM ANALYZE response_units")
     connection.autocommit = False
     print(f"  ... {time.perf_counter() - started:.0f} s", flush=True)
-
-
-def _cli(url: str, *args: str) -> str:
-    import subprocess
-
-    env = {**os.environ, "SURVEY_DATABASE_URL": url, "SURVEY_LOG_LEVEL": "WARNING"}
-    return subprocess.run(
-        [sys.executable, "-m", "survey_service.cli", *args],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 # --------------------------------------------------------------------------- measuring
@@ -322,7 +306,7 @@ def rates(values: list[float]) -> str:
 
 def main() -> None:
     url, slots = prepare()
-    token = _cli(url, "create-user", f"statistician-{os.getpid()}", "--role", "statistician")
+    token = cli(url, "create-user", f"statistician-{os.getpid()}", "--role", "statistician")
     token = token.strip().splitlines()[-1]
     port = free_port()
     with server(url, port):

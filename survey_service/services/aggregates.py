@@ -46,7 +46,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from survey_service.analysis.layout import HOUSEHOLD, AnalysisLayout, UnitSlots, unit_of
+from survey_service.analysis.layout import HOUSEHOLD, AnalysisLayout, unit_of
 from survey_service.analysis.sql import Column, Compiled, VariableError, compile_expression
 from survey_service.codes import AGE_GROUPS
 from survey_service.config import Settings
@@ -221,8 +221,7 @@ class _Planner:
         slots = self.layout.unit(owner)
         if slots is None:
             raise VariableError("aggregate.unknown_question", f"{name!r} has no stored values")
-        num = self._read(owner, slots, "num", name)
-        cat = self._read(owner, slots, "cat", name)
+        num, cat = (self.t.slot(owner, kind, slots.slot(kind, name)) for kind in ("num", "cat"))
         kind = {"integer": "number", "decimal": "number"}.get(question.type, question.type)
         if kind not in ("number", "date", "datetime", "select_one", "select_multiple", "calculate"):
             raise VariableError(
@@ -233,19 +232,6 @@ class _Planner:
             _XPATH_NUMBER.fullmatch(name) for name in self.definition.choice_names(question)
         )
         return Column("date" if kind == "datetime" else kind, num, cat, numeric_codes)  # type: ignore[arg-type]
-
-    def _read(
-        self, owner: str, slots: UnitSlots, kind: str, name: str
-    ) -> ColumnElement[Any] | None:
-        slot = slots.slot(kind, name)
-        if slot is None:
-            return None
-        if owner == HOUSEHOLD:
-            array = self.t.r.c.num if kind == "num" else self.t.r.c.cat
-            if self.dialect == "postgresql":
-                return array[slot + 1]
-            return sa.func.json_extract(array, f"$[{slot}]")
-        return self.t.instance_slot(kind, slot)
 
     # -- the plan
 
@@ -510,7 +496,7 @@ class _Planner:
 
 
 class _Tables:
-    """The tables of an aggregate query, and how a roster instance's slot is read.
+    """The tables of an aggregate query, and how SQL reads a slot of the analysis arrays.
 
     A roster row holds its instances as 2-D arrays. On PostgreSQL each slot the query reads
     is sliced out as a column (`num[:][3:3]`) and the slices are unnested side by side, one
@@ -532,7 +518,16 @@ class _Tables:
                 sa.select((sequence.c.i + 1).label("i")).where(sequence.c.i < 9999)
             )
 
-    def instance_slot(self, kind: str, slot: int) -> ColumnElement[Any]:
+    def slot(self, owner: str, kind: str, slot: int | None) -> ColumnElement[Any] | None:
+        """SQL reading a slot of the `kind` array of the household or of a roster instance."""
+        if slot is None:
+            return None
+        if owner == HOUSEHOLD:
+            array = self.r.c.num if kind == "num" else self.r.c.cat
+            if self.dialect == "postgresql":
+                element: ColumnElement[Any] = array[slot + 1]
+                return element
+            return sa.func.json_extract(array, f"$[{slot}]")
         assert self.u is not None  # noqa: S101 - only roster units read instances
         array = self.u.c.num if kind == "num" else self.u.c.cat
         if self.dialect == "postgresql":
