@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -273,17 +274,38 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str
             params = tuple(_pg_value(c, rows[0][c]) for c in _PG_COLUMNS)
             found = cursor.execute(_PG_INSERT, params, prepare=True).fetchone()
             return {found[1]: found[0]} if found is not None else {}
-        # A batch is copied into a temporary table (psycopg writes COPY rows in C, at a
-        # third of the CPU its per-row parameters cost), then moved with ON CONFLICT DO
-        # NOTHING, so resends and racing duplicates still store one row each.
-        cursor.execute(_PG_STAGING)
-        with cursor.copy(_PG_STAGE) as copy:
-            for row in rows:
-                copy.write_row([_pg_value(c, row[c]) for c in _PG_COLUMNS])
-        found_rows = cursor.execute(_PG_MOVE).fetchall()
-    return {instance_id: row_id for row_id, instance_id in found_rows}
+        # A batch is copied straight into the table (psycopg writes COPY rows in C, at a
+        # third of the CPU its per-row parameters cost), skipping the instances stored
+        # already, with ids drawn beforehand so that none has to be read back.
+        keys = [row["instance_id"] for row in rows]
+        present = {key for (key,) in cursor.execute(_PG_PRESENT, (keys,), prepare=True)}
+        new = [row for row in rows if row["instance_id"] not in present]
+        if not new:
+            return {}
+        ids = [row_id for (row_id,) in cursor.execute(_PG_NEW_IDS, (len(new),), prepare=True)]
+        cursor.execute("SAVEPOINT intake_copy")
+        try:
+            with cursor.copy(_PG_COPY) as copy:
+                for row_id, row in zip(ids, new, strict=True):
+                    copy.write_row([row_id, *[_pg_value(c, row[c]) for c in _PG_COLUMNS]])
+        except psycopg.errors.UniqueViolation:
+            # A concurrent request stored one of these meanwhile (a client resending before
+            # its first reply came). Copy into a temporary table and move the rows with ON
+            # CONFLICT DO NOTHING, so that each instance is still stored once.
+            cursor.execute("ROLLBACK TO SAVEPOINT intake_copy")
+            cursor.execute(_PG_STAGING)
+            with cursor.copy(_PG_STAGE) as copy:
+                for row in new:
+                    copy.write_row([_pg_value(c, row[c]) for c in _PG_COLUMNS])
+            found_rows = cursor.execute(_PG_MOVE).fetchall()
+            return {instance_id: row_id for row_id, instance_id in found_rows}
+        cursor.execute("RELEASE SAVEPOINT intake_copy")
+    return {row["instance_id"]: row_id for row_id, row in zip(ids, new, strict=True)}
 
 
+_PG_PRESENT = "SELECT instance_id FROM responses WHERE instance_id = ANY(%s)"
+_PG_NEW_IDS = "SELECT nextval('responses_id_seq') FROM generate_series(1, %s)"
+_PG_COPY = f"COPY responses (id, {', '.join(_PG_COLUMNS)}) FROM STDIN"
 _PG_STAGING = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS intake_responses "
     "(LIKE responses INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"

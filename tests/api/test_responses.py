@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -11,9 +12,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from survey_service.models import QuestionnaireVersion, Response, ResponseUnit
+from survey_service.models import Principal, QuestionnaireVersion, Response, ResponseUnit
+from survey_service.services import responses as service
 from tests.api.test_questionnaires import assert_problem
 from tests.conftest import minimal_definition
 
@@ -313,6 +315,50 @@ class TestBatch:
         assert results[3]["code"] == "response.conflict"
         assert {e["path"] for e in results[4]["errors"]} == {"answers"}
         assert response.get_json()["summary"] == {"201": 2, "422": 3, "200": 2, "409": 1}
+        assert stored_count(app) == 3
+
+    def test_racing_batches_store_a_shared_household_once(
+        self, app: Flask, make_user: Callable[..., dict[str, str]]
+    ) -> None:
+        """A batch copying a household that another, uncommitted batch holds waits for it,
+        then stores the rest and answers 200 for the shared one (a resend)."""
+        engine = app.extensions["survey"]["engine"]
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite lets one writer in at a time: batches cannot overlap there")
+        user = make_user("enumerator", ("KG",))
+        principal = Principal(int(user["id"]), user["name"], "enumerator", ("KG",))
+        shared, first_own, second_own = body(), body(), body()
+        replies: list[Any] = []
+
+        def second_batch() -> None:
+            reply = app.test_client().post(
+                f"{Q}/responses/batch",
+                json={"responses": [shared, second_own]},
+                headers={"Authorization": user["Authorization"]},
+            )
+            replies.append(reply.get_json())
+
+        with app.extensions["survey"]["sessions"]() as first:
+            items = [service.parse_submission(x) for x in (shared, first_own)]
+            results = service.submit_responses(first, "flood-pilot", items, principal)
+            assert [r.status for r in results] == [201, 201]
+            racer = threading.Thread(target=second_batch)
+            racer.start()
+            with engine.connect() as watcher:  # until the second waits on the first's row
+                for _ in range(200):
+                    waiting = watcher.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                        )
+                    )
+                    if waiting:
+                        break
+                    time.sleep(0.05)
+            assert waiting, "the second batch never waited for the first"
+            first.commit()
+        racer.join(timeout=30)
+        assert [r["status"] for r in replies[0]["results"]] == [200, 201]
         assert stored_count(app) == 3
 
     def test_batch_limit(self, app: Flask, client: FlaskClient, enumerator: dict) -> None:
