@@ -1,4 +1,4 @@
-"""Response intake on PostgreSQL through gunicorn, against raw psycopg INSERTs of the same rows."""
+"""Response intake on PostgreSQL through `survey-service serve`, against raw psycopg INSERTs."""
 
 from __future__ import annotations
 
@@ -96,10 +96,10 @@ def _processes() -> Iterator[tuple[int, int, str]]:
 
 
 def cpu_snapshot(server_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the server (gunicorn and its workers), PostgreSQL and us."""
+    """CPU seconds used so far by the server (granian and its workers), PostgreSQL and us."""
     processes = list(_processes())
     family = {server_pid}
-    for pid, parent, _ in processes:  # workers are children of the gunicorn master
+    for pid, parent, _ in processes:  # workers are children of the server's main process
         if parent in family:
             family.add(pid)
     own = os.times()
@@ -156,8 +156,8 @@ class Client:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-    def post(self, path: str, payload: Any) -> tuple[int, bytes]:
-        self.connection.request("POST", path, body=json.dumps(payload), headers=self.headers)
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        self.connection.request("POST", path, body=body, headers=self.headers)
         reply = self.connection.getresponse()
         return reply.status, reply.read()
 
@@ -167,7 +167,15 @@ def submissions(count: int, seed: int) -> list[dict[str, Any]]:
     return [demo.submission(rng) for _ in range(count)]
 
 
-def run_clients(port: int, token: str, work: list[Any], path: str) -> tuple[float, dict[int, int]]:
+def encoded(payload: Any) -> bytes:
+    """A request body, encoded before the clock starts: clients on other machines would
+    encode their own, so the load generator should not take CPU from the server for it."""
+    return json.dumps(payload).encode()
+
+
+def run_clients(
+    port: int, token: str, work: list[bytes], path: str
+) -> tuple[float, dict[int, int]]:
     """Post every item of `work` from CLIENTS threads; returns (seconds, status counts)."""
     statuses: dict[int, int] = {}
     lock = threading.Lock()
@@ -254,9 +262,12 @@ def main() -> None:
     cli(url, "load-questionnaires", str(REFERENCE))
     token = cli(url, "create-user", "bench", "--role", "enumerator").strip().splitlines()[-1]
     port = free_port()
-    single_work = [submissions(SINGLE, seed=10 + i) for i in range(ROUNDS)]
+    single_work = [[encoded(s) for s in submissions(SINGLE, seed=10 + i)] for i in range(ROUNDS)]
     batch_work = [
-        [{"responses": submissions(BATCH_SIZE, seed=100 + r * BATCHES + i)} for i in range(BATCHES)]
+        [
+            encoded({"responses": submissions(BATCH_SIZE, seed=100 + r * BATCHES + i)})
+            for i in range(BATCHES)
+        ]
         for r in range(ROUNDS)
     ]
     gc.collect()
@@ -265,7 +276,7 @@ def main() -> None:
     batch_path = f"{single_path}/batch"
     with server(url, port) as server_pid:
         for warm in submissions(4 * WORKERS, seed=9):  # every worker builds its validator
-            Client(port, token).post(single_path, warm)
+            Client(port, token).post(single_path, encoded(warm))
         single_rates, batch_rates = [], []
         before = cpu_snapshot(server_pid)
         for work in single_work:
