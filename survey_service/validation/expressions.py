@@ -609,6 +609,7 @@ except ImportError:  # pragma: no cover - every Python >= 3.11 has them
 
 _REGEX_MAX_STATES: Final = 10_000
 _REGEX_MAX_LOOKAROUND_DEPTH: Final = 8
+_REGEX_MAX_STEPS: Final = 4096  # remembered steps of one pattern (cleared when full)
 _CHAR, _SPLIT, _ASSERT, _MATCH = 0, 1, 2, 3
 _CHAR_FLAGS: Final = re.IGNORECASE | re.ASCII | re.DOTALL | re.UNICODE
 _CATEGORY_ESCAPES: Final = {
@@ -659,7 +660,10 @@ class _Nfa:
         self.test: list[Any] = []
         self.out: list[Any] = []
         self.lookaround_depth = 0
+        self.lookarounds = False
         self.charsets: dict[tuple[str, int], _CharTest] = {}
+        # steps of `search` already taken: see _search_cached
+        self.steps: dict[tuple[tuple[int, ...], str, bool], tuple[tuple[int, ...], bool]] = {}
         items = list(parsed)
         self.start = self._sequence(items, flags, self._state(_MATCH, None, None))
         constants = _RE_CONSTANTS
@@ -782,6 +786,7 @@ class _Nfa:
 
     def _lookaround(self, arg: Any, flags: int, negate: bool) -> _PositionTest:
         direction, sub = arg
+        self.lookarounds = True
         self.lookaround_depth += 1
         if self.lookaround_depth > _REGEX_MAX_LOOKAROUND_DEPTH:
             raise _RegexError("regular expression is too complex")
@@ -794,38 +799,74 @@ class _Nfa:
         return lambda s, i: (i >= width and run(s, start, i - width, True, i)) != negate
 
     def search(self, s: str) -> bool:
-        return self._run(s, self.start, 0, self.anchored, None)
+        if self.lookarounds:  # they read more than the next character: simulate each time
+            return self._run(s, self.start, 0, self.anchored, None)
+        return self._search_cached(s)
+
+    def _search_cached(self, s: str) -> bool:
+        """`_run` for a whole subject, remembering each step across subjects (a lazy DFA).
+
+        Without lookarounds, the step over s[pos] depends only on the active states, that
+        character, the next one (or none) and whether that next one is the last: the
+        anchors at pos + 1 (^ $ \\A \\Z \\b \\B) read nothing else. Those make the key.
+        """
+        chars, matched = self._close([self.start], s, 0, None)
+        if matched:
+            return True
+        steps, anchored, length = self.steps, self.anchored, len(s)
+        for pos in range(length):
+            key = (chars, s[pos : pos + 2], pos + 2 == length)
+            step = steps.get(key)
+            if step is None:
+                ch, test, out = s[pos], self.test, self.out
+                seeds = [out[state] for state in chars if test[state](ch)]
+                if not anchored:
+                    seeds.append(self.start)
+                step = self._close(seeds, s, pos + 1, None)
+                if len(steps) >= _REGEX_MAX_STEPS:
+                    steps.clear()
+                steps[key] = step
+            chars, matched = step
+            if matched:
+                return True
+            if anchored and not chars:
+                return False
+        return False
+
+    def _close(
+        self, seeds: list[int], s: str, pos: int, end: int | None
+    ) -> tuple[tuple[int, ...], bool]:
+        """The character states reachable from `seeds` at `pos` without reading, and
+        whether a match (ending at `end`, when given) is reachable."""
+        kind, test, out = self.kind, self.test, self.out
+        chars: list[int] = []
+        stack = seeds
+        seen: set[int] = set()
+        while stack:
+            state = stack.pop()
+            if state in seen:
+                continue
+            seen.add(state)
+            k = kind[state]
+            if k == _CHAR:
+                chars.append(state)
+            elif k == _SPLIT:
+                stack.extend(out[state])
+            elif k == _ASSERT:
+                if test[state](s, pos):
+                    stack.append(out[state])
+            elif end is None or pos == end:
+                return tuple(chars), True
+        return tuple(chars), False
 
     def _run(self, s: str, start: int, begin: int, anchored: bool, end: int | None) -> bool:
         """Whether the NFA from `start` matches s from `begin` (anywhere after, unless
         anchored), ending at `end` when given. Time: len(s) times the number of states."""
-        kind, test, out = self.kind, self.test, self.out
-        length = len(s)
-        limit = length if end is None else end
-        chars: list[int] = []
-
-        def close(seeds: list[int], pos: int) -> bool:
-            stack = seeds
-            seen: set[int] = set()
-            while stack:
-                state = stack.pop()
-                if state in seen:
-                    continue
-                seen.add(state)
-                k = kind[state]
-                if k == _CHAR:
-                    chars.append(state)
-                elif k == _SPLIT:
-                    stack.extend(out[state])
-                elif k == _ASSERT:
-                    if test[state](s, pos):
-                        stack.append(out[state])
-                elif end is None or pos == end:
-                    return True
-            return False
-
+        test, out = self.test, self.out
+        limit = len(s) if end is None else end
         pos = begin
-        if close([start], pos):
+        chars, matched = self._close([start], s, pos, end)
+        if matched:
             return True
         while pos < limit:
             ch = s[pos]
@@ -835,8 +876,8 @@ class _Nfa:
                 seeds.append(start)
             elif not seeds:
                 return False
-            chars = []
-            if close(seeds, pos):
+            chars, matched = self._close(seeds, s, pos, end)
+            if matched:
                 return True
         return False
 
@@ -1348,14 +1389,19 @@ def _compare_constant(fn: _Fn, op: str, constant: int | float | str) -> _BoolFn:
 
             def equals_text(ctx: EvalContext) -> bool:
                 v = fn(ctx)
-                return v == constant if type(v) is str else _equals(v, constant)
+                if type(v) is str:
+                    return v == constant
+                # an unanswered or skipped question: string('') (the usual other case)
+                return constant == "" if v is None else _equals(v, constant)
 
             return equals_text
         if op == "!=":
 
             def differs_from_text(ctx: EvalContext) -> bool:
                 v = fn(ctx)
-                return v != constant if type(v) is str else _not_equals(v, constant)
+                if type(v) is str:
+                    return v != constant
+                return constant != "" if v is None else _not_equals(v, constant)
 
             return differs_from_text
         return lambda ctx: compare(fn(ctx), constant)

@@ -7,6 +7,7 @@ import inspect
 import math
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -857,13 +858,32 @@ def _pattern_strategy() -> st.SearchStrategy[str]:
 @settings(max_examples=400, deadline=None, database=None)
 @given(pattern=_pattern_strategy(), subject=st.text(alphabet="abAB1 _\n٣", max_size=10))
 def test_regex_agrees_with_re_search(pattern: str, subject: str) -> None:
+    matcher = _matcher_of_valid(pattern)
+    assert matcher(subject) is (re.search(pattern, subject) is not None)
+
+
+def _matcher_of_valid(pattern: str) -> Callable[[str], bool]:
+    """The matcher of a pattern `re` compiles (other examples are discarded)."""
     try:
         re.compile(pattern)
     except re.error:
         assume(False)
     matcher = _regex_matcher(pattern)
     assert not isinstance(matcher, str), matcher
-    assert matcher(subject) is (re.search(pattern, subject) is not None)
+    return matcher
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    pattern=_pattern_strategy().filter(lambda p: not any(x in p for x in ("(?=", "(?!", "(?<"))),
+    subjects=st.lists(st.text(alphabet="abAB1 _\n٣", max_size=8), min_size=1, max_size=30),
+)
+def test_regex_remembered_steps_agree_with_re_search(pattern: str, subjects: list[str]) -> None:
+    """Without lookarounds the matcher remembers its steps across subjects: each subject
+    agrees with re, and again when checked a second time, with every step known."""
+    matcher = _matcher_of_valid(pattern)
+    for subject in subjects + subjects:
+        assert matcher(subject) is (re.search(pattern, subject) is not None), subject
 
 
 # --------------------------------------------------------------------------- metadata
