@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import math
+import re
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -84,9 +86,14 @@ def compiled_version(session: Session, version_id: int, content_hash: str) -> Co
     return compiled
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def normalize_instance_id(raw: Any) -> str:
     """A client's instance id as a canonical UUID string ('uuid:' prefix, as OpenRosa has, ok)."""
     if isinstance(raw, str):
+        if _CANONICAL_UUID.fullmatch(raw):  # as clients usually send it: already canonical
+            return raw
         text = raw.strip().removeprefix("uuid:")
         try:
             return str(uuid.UUID(text))
@@ -139,10 +146,10 @@ _VERSIONS_LOOKUP = HotQuery(
     .outerjoin(QuestionnaireVersion, QuestionnaireVersion.questionnaire_id == Questionnaire.id)
     .where(Questionnaire.id == bindparam("qid"))
 )
-_PG_COLUMNS = [c.name for c in Response.__table__.columns if c.name != "id"]
+_PG_COLUMNS = tuple(c.name for c in Response.__table__.columns if c.name != "id")
 _JSON_COLUMNS = frozenset({"answers", "meta", "warnings"})
 _ARRAY_COLUMNS = frozenset({"num", "cat"})
-# JSON documents and analysis arrays go to PostgreSQL as text (`_pg_value`), cast in the
+# JSON documents and analysis arrays go to PostgreSQL as text (`_pg_row`), cast in the
 # statement or by COPY itself
 _CASTS = {**dict.fromkeys(_JSON_COLUMNS, "::jsonb"), "num": "::float8[]", "cat": "::text[]"}
 _PG_INSERT = (
@@ -152,13 +159,23 @@ _PG_INSERT = (
 )
 
 
-def _pg_value(column: str, value: Any) -> Any:
-    """A column's value as PostgreSQL takes it, in an INSERT parameter or a COPY row."""
-    if column in _JSON_COLUMNS:
-        return dumps_text(value)
-    if column in _ARRAY_COLUMNS:
-        return pg_array_literal(value)
-    return value
+def _pg_row(row: Mapping[str, Any], columns: tuple[str, ...]) -> list[Any]:
+    """A row's values in `columns` order as PostgreSQL takes them, in an INSERT's parameters
+    or a COPY row: JSON documents and arrays as text."""
+    values = [row[c] for c in columns]
+    for index, convert in _text_conversions(columns):
+        values[index] = convert(values[index])
+    return values
+
+
+@functools.cache
+def _text_conversions(columns: tuple[str, ...]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """Where `columns` has JSON documents or arrays, and how each is written as text."""
+    return tuple(
+        (index, dumps_text if column in _JSON_COLUMNS else pg_array_literal)
+        for index, column in enumerate(columns)
+        if column in _JSON_COLUMNS or column in _ARRAY_COLUMNS
+    )
 
 
 # SQLite's path (PostgreSQL inserts through _insert_postgresql)
@@ -271,7 +288,7 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
         if len(rows) == 1:  # one round trip
-            params = tuple(_pg_value(c, rows[0][c]) for c in _PG_COLUMNS)
+            params = _pg_row(rows[0], _PG_COLUMNS)
             found = cursor.execute(_PG_INSERT, params, prepare=True).fetchone()
             return {found[1]: found[0]} if found is not None else {}
         # A batch is copied straight into the table (psycopg writes COPY rows in C, at a
@@ -287,7 +304,7 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str
         try:
             with cursor.copy(_PG_COPY) as copy:
                 for row_id, row in zip(ids, new, strict=True):
-                    copy.write_row([row_id, *[_pg_value(c, row[c]) for c in _PG_COLUMNS]])
+                    copy.write_row([row_id, *_pg_row(row, _PG_COLUMNS)])
         except psycopg.errors.UniqueViolation:
             # A concurrent request stored one of these meanwhile (a client resending before
             # its first reply came). Copy into a temporary table and move the rows with ON
@@ -296,7 +313,7 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str
             cursor.execute(_PG_STAGING)
             with cursor.copy(_PG_STAGE) as copy:
                 for row in new:
-                    copy.write_row([_pg_value(c, row[c]) for c in _PG_COLUMNS])
+                    copy.write_row(_pg_row(row, _PG_COLUMNS))
             found_rows = cursor.execute(_PG_MOVE).fetchall()
             return {instance_id: row_id for row_id, instance_id in found_rows}
         cursor.execute("RELEASE SAVEPOINT intake_copy")
@@ -334,12 +351,12 @@ def _insert_units(session: Session, rows: list[dict[str, Any]]) -> None:
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
         if len(rows) == 1:
-            params = tuple(_pg_value(c, rows[0][c]) for c in _UNIT_COLUMNS)
+            params = _pg_row(rows[0], _UNIT_COLUMNS)
             cursor.execute(_PG_UNIT_INSERT, params, prepare=True)
             return
         with cursor.copy(_PG_UNIT_COPY) as copy:
             for row in rows:
-                copy.write_row([_pg_value(c, row[c]) for c in _UNIT_COLUMNS])
+                copy.write_row(_pg_row(row, _UNIT_COLUMNS))
 
 
 def _existing(session: Session, instance_ids: Sequence[str]) -> dict[str, Response]:
