@@ -440,7 +440,7 @@ class _Kind:
         "calculates",
         "chain",
         "constrained_names",
-        "outer_seeds",
+        "initial_seeds",
         "plan",
         "defaulted",
         "gated_names",
@@ -467,7 +467,9 @@ class _Kind:
         # answers referenced here that are always relevant, and the same by relevance key
         self.seeds: tuple[str, ...] = ()
         self.seeds_by_key: dict[object, tuple[str, ...]] = {}
-        self.outer_seeds: tuple[str, ...] | None = None  # seeds_by_key[self]
+        # what a scope of this kind seeds first: `seeds`, and in a repeat instance also
+        # seeds_by_key[self] (relevant whenever the instance is)
+        self.initial_seeds: tuple[str, ...] = ()
         self.plan: list[_Node] = []  # a node per relevance key of its own, document order
 
 
@@ -962,7 +964,7 @@ class ResponseValidator:
         for node in self._nodes.values():
             node.seeds = node.home.seeds_by_key.get(node.rel_key)
         for kind in self._kinds:
-            kind.outer_seeds = kind.seeds_by_key.get(kind)
+            kind.initial_seeds = kind.seeds + kind.seeds_by_key.get(kind, ())
         for kind in self._kinds:
             for node in self._nodes.values():
                 kind.resolvers[node.name] = _resolver(kind, node)
@@ -1305,12 +1307,11 @@ class ResponseValidator:
         bad = s.bad
         rel = s.rel
         env = s.env
-        if kind.seeds:
-            s.seed(kind.seeds, True)
+        initial = kind.initial_seeds
+        if initial:  # Scope.seed, inline
+            env.update(zip(initial, map(values.get, initial), strict=True))
         if kind.repeat is not None:
             rel[kind] = True  # a repeat instance that is checked is relevant
-            if kind.outer_seeds is not None:
-                s.seed(kind.outer_seeds, True)
         # Every relevance key of the scope, in document order (a parent's before its
         # children's); some may have been worked out already, on demand.
         for node in kind.plan:
