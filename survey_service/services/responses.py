@@ -29,7 +29,7 @@ from survey_service.errors import (
     Unprocessable,
     invalid_request,
 )
-from survey_service.jsonutil import content_digest, dumps_text
+from survey_service.jsonutil import content_digest, dumps_document
 from survey_service.models import (
     Principal,
     Questionnaire,
@@ -172,7 +172,7 @@ def _pg_row(row: Mapping[str, Any], columns: tuple[str, ...]) -> list[Any]:
 def _text_conversions(columns: tuple[str, ...]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     """Where `columns` has JSON documents or arrays, and how each is written as text."""
     return tuple(
-        (index, dumps_text if column in _JSON_COLUMNS else pg_array_literal)
+        (index, dumps_document if column in _JSON_COLUMNS else pg_array_literal)
         for index, column in enumerate(columns)
         if column in _JSON_COLUMNS or column in _ARRAY_COLUMNS
     )
