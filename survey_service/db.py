@@ -152,6 +152,12 @@ def pg_array_literal(values: list[Any] | None) -> str | None:
     if values is None:
         return None
     if values and type(values[0]) is list:
+        text = orjson.dumps(values).decode("utf-8")
+        brackets = len(values) + 1
+        if "\\" not in text and text.count("[") == brackets == text.count("]"):
+            # every bracket is the array's own (none inside a text): JSON's [["KG",null]]
+            # is PostgreSQL's {{"KG",null}}
+            return text.replace("[", "{").replace("]", "}")
         return "{" + ",".join(_flat_array_literal(row) for row in values) + "}"
     return _flat_array_literal(values)
 
