@@ -1357,8 +1357,10 @@ class ResponseValidator:
                 elif node.relevant is not None and rel[node.up_key]:
                     self._not_relevant(s, node)
         for first, names in kind.required_groups:  # one relevance check per relevance key
+            if not rel[first.rel_key]:
+                continue
             missing = names.difference(values)
-            if not missing or not rel[first.rel_key]:
+            if not missing:
                 continue
             for name in missing:
                 if bad is not None and name in bad:
