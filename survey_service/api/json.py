@@ -20,4 +20,12 @@ class JSONProvider(DefaultJSONProvider):
     """Bodies are UTF-8 JSON (Cyrillic labels stay readable); parsing stays json.loads."""
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        return orjson.dumps(obj, default=self.default, option=_OPTIONS).decode("utf-8")
+        try:
+            return orjson.dumps(obj, default=self.default, option=_OPTIONS).decode("utf-8")
+        except orjson.JSONEncodeError:
+            # orjson refuses integers beyond 64 bits (a decimal answer, a calculation, meta):
+            # the standard library writes them exactly, in the same compact form
+            kwargs.setdefault("ensure_ascii", False)
+            kwargs.setdefault("sort_keys", True)
+            kwargs.setdefault("separators", (",", ":"))
+            return super().dumps(obj, **kwargs)

@@ -76,6 +76,10 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
         "expected_object": {"en": "an object", "ru": "объект"},
         "expected_array": {"en": "an array of objects", "ru": "массив объектов"},
         "expected_integer": {"en": "a whole number", "ru": "целое число"},
+        "expected_integer_in_range": {
+            "en": "a whole number from -9223372036854775808 to 9223372036854775807",
+            "ru": "целое число от -9223372036854775808 до 9223372036854775807",
+        },
         "expected_decimal": {"en": "a finite number", "ru": "конечное число"},
         "expected_text": {"en": "a string", "ru": "строка"},
         "expected_select_one": {

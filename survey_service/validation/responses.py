@@ -28,7 +28,7 @@ import datetime
 import json
 import math
 import re
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -120,6 +120,7 @@ _BoolFn = Callable[[Any], bool]
 _BAD_OBJECT: Final = _Invalid(INVALID_TYPE, "expected_object")
 _BAD_ARRAY: Final = _Invalid(INVALID_TYPE, "expected_array")
 _BAD_INTEGER: Final = _Invalid(INVALID_TYPE, "expected_integer")
+_BIG_INTEGER: Final = _Invalid(INVALID_TYPE, "expected_integer_in_range")
 _BAD_DECIMAL: Final = _Invalid(INVALID_TYPE, "expected_decimal")
 _BAD_TEXT: Final = _Invalid(INVALID_TYPE, "expected_text")
 _BAD_SELECT_ONE: Final = _Invalid(INVALID_TYPE, "expected_select_one")
@@ -137,6 +138,9 @@ _DATETIME_TEXT: Final = re.compile(
 )
 _GEOPOINT_KEYS: Final = frozenset({"lat", "lon", "alt", "accuracy"})
 _LARGEST_FLOAT_INT: Final = int(1.7976931348623157e308)
+# integer answers: signed 64 bits, as PostgreSQL's bigint, Stata, SPSS and Parquet hold them
+# (XForms' int is narrower still); `in` a range is one comparison in C
+INTEGER_RANGE: Final = range(-(2**63), 2**63)
 _MESSAGE_VALUE_LENGTH: Final = 80
 _TOLERANCE: Final = 1e-9
 
@@ -154,11 +158,11 @@ def _quote(value: Any) -> str:
 
 def _check_integer(v: Any) -> Value | _Invalid:
     t = type(v)
-    if t is int:
-        return v  # type: ignore[no-any-return]
     if t is float and v.is_integer():
-        return int(v)
-    return _BAD_INTEGER
+        v = int(v)
+    elif t is not int:
+        return _BAD_INTEGER
+    return v if v in INTEGER_RANGE else _BIG_INTEGER
 
 
 def _check_decimal(v: Any) -> Value | _Invalid:
@@ -582,8 +586,10 @@ class _Node:
         self.choices: dict[str, Choice] = {}
         self.multiple = question.type == "select_multiple"
         self.check: _Checker = _check_note
-        self.fast: type = _Never  # the JSON type of the answers `names` (or any non-empty) take
-        self.names: frozenset[str] | None = None
+        # the fast path of `_load` stores an answer of type `fast` that is `in` `names` (choice
+        # names, the integer range), or when `names` is None, any non-empty one
+        self.fast: type = _Never
+        self.names: Container[Any] | None = None
         self.volatile = False
 
 
@@ -1008,6 +1014,7 @@ class ResponseValidator:
                     node.names = names if question.type == "select_one" else None
                 elif question.type == "integer":
                     node.fast = int
+                    node.names = INTEGER_RANGE
                 choices = self.definition.choice_lists.get(question.choice_list or "", [])
                 node.choices = {c.name: c for c in choices}
             node.last = len(self._nodes) - 1

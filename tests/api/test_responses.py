@@ -267,6 +267,52 @@ class TestSubmit:
         assert pinned.status_code == 201
         assert pinned.get_json()["version"] == 1
 
+    def test_numbers_beyond_64_bits(
+        self, client: FlaskClient, researcher: dict[str, str], enumerator: dict[str, str]
+    ) -> None:
+        """Integer answers are refused beyond 64 bits (what bigint, Stata, SPSS and Parquet
+        hold); decimals, calculations and meta keep larger whole numbers exactly."""
+        definition = minimal_definition("big-numbers")
+        definition["questions"] += [
+            {"name": "livestock", "type": "integer", "label": {"en": "Livestock"}},
+            {"name": "income", "type": "decimal", "label": {"en": "Income"}},
+            {"name": "income_twice", "type": "calculate", "calculation": "${income} * 2"},
+        ]
+        assert client.post("/api/v1/questionnaires", json=definition, headers=researcher)
+        client.post("/api/v1/questionnaires/big-numbers/publish", headers=researcher)
+        path = "/api/v1/questionnaires/big-numbers/responses"
+
+        def post(route: str, payload: dict[str, Any]) -> Any:
+            # the standard library writes big integers exactly (as a client would)
+            text = json.dumps(payload)
+            return client.post(
+                route, data=text, content_type="application/json", headers=enumerator
+            )
+
+        for too_big in (2**63, -(2**63) - 1, 10**400):
+            refused = post(path, body(household(livestock=too_big)))
+            problem = assert_problem(refused, 422, "response.invalid")
+            assert problem["errors"] == [
+                {
+                    "path": "livestock",
+                    "code": "response.invalid_type",
+                    "message": "Invalid value: expected a whole number from "
+                    "-9223372036854775808 to 9223372036854775807.",
+                }
+            ]
+        largest = body(household(livestock=2**63 - 1, income=10**30), meta={"serial": 10**25})
+        stored = post(path, largest)
+        assert stored.status_code == 201, stored.get_json()
+        record = json.loads(stored.data)  # not get_json(): keep the integers exact
+        assert record["answers"]["livestock"] == 2**63 - 1
+        assert record["answers"]["income"] == 10**30
+        assert record["meta"]["serial"] == 10**25
+        assert post(path, largest).status_code == 200  # a resend hashes the same
+        batch = post(f"{path}/batch", {"responses": [largest, body(household(income=10**20))]})
+        assert [r["status"] for r in batch.get_json()["results"]] == [200, 201]
+        again = client.get(f"/api/v1/responses/{largest['instance_id']}", headers=enumerator)
+        assert json.loads(again.data)["answers"]["income"] == 10**30
+
     def test_racing_identical_requests_store_one_row(
         self, app: Flask, enumerator: dict[str, str]
     ) -> None:
