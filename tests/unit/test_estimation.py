@@ -421,6 +421,7 @@ def test_single_psu_fail_names_every_stratum() -> None:
         estimate("total", psu_sums(units, "y"), design_of(units))
 
 
+@pytest.mark.parametrize("arrays", [False, True], ids=["rows", "arrays"])
 @pytest.mark.parametrize(
     ("design", "message"),
     [
@@ -432,14 +433,19 @@ def test_single_psu_fail_names_every_stratum() -> None:
             "population of only 1",
         ),
         (Design(psus_per_stratum={"A": 2, "B": 2}, single_psu="drop"), "single-PSU rule"),
+        (Design(psus_per_stratum={"A": 2, "B": 1}), "stratum 'B' has a single PSU"),
     ],
 )
-def test_inconsistent_design(design: Design, message: str) -> None:
+def test_inconsistent_design(design: Design, message: str, arrays: bool) -> None:
+    """`estimate` and `estimate_arrays` refuse the same designs with the same messages."""
     rows = [
         PsuSums(("c",), h, p, 1, 1.0, 2.0, 1.0, 4.0, 1.0, 2.0) for h in "AB" for p in ("1", "2")
     ]
     with pytest.raises(EstimationError, match=message):
-        estimate("total", rows, design)
+        if arrays:
+            estimate_arrays("total", *to_arrays(rows), design)
+        else:
+            estimate("total", rows, design)
 
 
 def test_bad_confidence() -> None:
@@ -678,28 +684,6 @@ def test_arrays_first_error_is_the_first_cell_by_key() -> None:
         estimate_arrays("total", *to_arrays(rows, random.Random(1)), design)
     with pytest.raises(EstimationError, match="stratum 'D' is not in the design"):
         estimate("total", [rows[4], *rows[1:4]], design)
-
-
-@pytest.mark.parametrize(
-    ("design", "message"),
-    [
-        (Design(psus_per_stratum={"A": 2}), "stratum 'B' is not in the design"),
-        (Design(psus_per_stratum={"A": 2, "B": 1}, single_psu="skip"), "2 PSUs in the rows"),
-        (Design(psus_per_stratum={"A": 2, "B": 2}, population_psus={"A": 5}), "no population"),
-        (
-            Design(psus_per_stratum={"A": 2, "B": 2}, population_psus={"A": 5, "B": 1}),
-            "population of only 1",
-        ),
-        (Design(psus_per_stratum={"A": 2, "B": 2}, single_psu="drop"), "single-PSU rule"),
-        (Design(psus_per_stratum={"A": 2, "B": 1}), "stratum 'B' has a single PSU"),
-    ],
-)
-def test_arrays_inconsistent_design(design: Design, message: str) -> None:
-    rows = [
-        PsuSums(("c",), h, p, 1, 1.0, 2.0, 1.0, 4.0, 1.0, 2.0) for h in "AB" for p in ("1", "2")
-    ]
-    with pytest.raises(EstimationError, match=message):
-        estimate_arrays("total", *to_arrays(rows), design)
 
 
 def test_arrays_bad_statistic_and_confidence() -> None:
