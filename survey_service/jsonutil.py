@@ -2,7 +2,7 @@
 
 # orjson neither reads nor writes integers beyond 64 bits exactly: request bodies that may
 # hold one are read with json.loads (api/body.py), and documents holding one are written by
-# the standard library (`_encode`).
+# the standard library (`encode`).
 
 from __future__ import annotations
 
@@ -11,18 +11,22 @@ import enum
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-__all__ = ["content_digest", "dumps", "dumps_document", "dumps_text"]
+__all__ = ["content_digest", "dumps", "dumps_document", "dumps_text", "encode"]
 
 _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
-def _encode(obj: Any, option: int) -> bytes:
+def encode(obj: Any, option: int, default: Callable[[Any], Any] | None = None) -> bytes:
+    """`orjson.dumps(obj, default=default, option=option)`, also for documents holding
+    integers beyond 64 bits (`default` also serves the fallback; by default, orjson's own
+    forms of dates, UUIDs and enums)."""
     try:
-        return orjson.dumps(obj, option=option)
+        return orjson.dumps(obj, default=default, option=option)
     except orjson.JSONEncodeError:
         # orjson refuses integers beyond 64 bits (a decimal answer, a calculation, meta):
         # the standard library writes them exactly, in the same compact form
@@ -31,7 +35,7 @@ def _encode(obj: Any, option: int) -> bytes:
             sort_keys=bool(option & orjson.OPT_SORT_KEYS),
             separators=(",", ":"),
             ensure_ascii=False,
-            default=_plain,
+            default=default or _plain,
         )
         return text.encode("utf-8")
 
@@ -49,20 +53,20 @@ def _plain(value: Any) -> Any:
 
 def dumps(obj: Any) -> bytes:
     """Compact UTF-8 JSON with sorted keys."""
-    return _encode(obj, _SORTED)
+    return encode(obj, _SORTED)
 
 
 def dumps_text(obj: Any) -> str:
     """`dumps` as text, for database drivers that want a str."""
-    return _encode(obj, _SORTED).decode("utf-8")
+    return encode(obj, _SORTED).decode("utf-8")
 
 
 def dumps_document(obj: Any) -> str:
     """JSON text for a PostgreSQL jsonb value, keys as they come: jsonb orders them itself,
     and not sorting saves half the time of writing a household."""
-    return _encode(obj, orjson.OPT_NON_STR_KEYS).decode("utf-8")
+    return encode(obj, orjson.OPT_NON_STR_KEYS).decode("utf-8")
 
 
 def content_digest(obj: Any) -> str:
     """SHA-256 of the canonical JSON of `obj` (sorted keys, compact, UTF-8)."""
-    return hashlib.sha256(_encode(obj, _SORTED)).hexdigest()
+    return hashlib.sha256(encode(obj, _SORTED)).hexdigest()
