@@ -152,9 +152,16 @@ _ARRAY_COLUMNS = frozenset({"num", "cat"})
 # JSON documents and analysis arrays go to PostgreSQL as text (`_pg_row`), cast in the
 # statement or by COPY itself
 _CASTS = {**dict.fromkeys(_JSON_COLUMNS, "::jsonb"), "num": "::float8[]", "cat": "::text[]"}
+
+
+def _pg_values(columns: Sequence[str]) -> str:
+    """The VALUES list of a one-row INSERT of `columns`, with the casts `_pg_row` needs."""
+    return "(" + ", ".join("%s" + _CASTS.get(c, "") for c in columns) + ")"
+
+
 _PG_INSERT = (
     f"INSERT INTO responses ({', '.join(_PG_COLUMNS)}) "  # noqa: S608 - model column names
-    f"VALUES ({', '.join('%s' + _CASTS.get(c, '') for c in _PG_COLUMNS)}) "
+    f"VALUES {_pg_values(_PG_COLUMNS)} "
     "ON CONFLICT (instance_id) DO NOTHING RETURNING id, instance_id"
 )
 
@@ -336,7 +343,7 @@ _PG_MOVE = (
 _UNIT_COLUMNS = ("response_id", "unit", "instances", "num", "cat")
 _PG_UNIT_INSERT = (
     f"INSERT INTO response_units ({', '.join(_UNIT_COLUMNS)}) "  # noqa: S608 - constants
-    "VALUES (%s, %s, %s, %s::float8[], %s::text[])"
+    f"VALUES {_pg_values(_UNIT_COLUMNS)}"
 )
 _PG_UNIT_COPY = f"COPY response_units ({', '.join(_UNIT_COLUMNS)}) FROM STDIN"
 
