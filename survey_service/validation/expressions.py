@@ -818,11 +818,7 @@ class _Nfa:
             key = (chars, s[pos : pos + 2], pos + 2 == length)
             step = steps.get(key)
             if step is None:
-                ch, test, out = s[pos], self.test, self.out
-                seeds = [out[state] for state in chars if test[state](ch)]
-                if not anchored:
-                    seeds.append(self.start)
-                step = self._close(seeds, s, pos + 1, None)
+                step = self._step(chars, s, pos, self.start, anchored, None)
                 if len(steps) >= _REGEX_MAX_STEPS:
                     steps.clear()
                 steps[key] = step
@@ -859,27 +855,35 @@ class _Nfa:
                 return tuple(chars), True
         return tuple(chars), False
 
+    def _step(
+        self,
+        chars: tuple[int, ...],
+        s: str,
+        pos: int,
+        start: int,
+        anchored: bool,
+        end: int | None,
+    ) -> tuple[tuple[int, ...], bool]:
+        """From the character states `chars`, read s[pos]: `_close` at pos + 1 (where an
+        unanchored search may also begin anew from `start`)."""
+        ch, test, out = s[pos], self.test, self.out
+        seeds = [out[state] for state in chars if test[state](ch)]
+        if not anchored:
+            seeds.append(start)
+        return self._close(seeds, s, pos + 1, end)
+
     def _run(self, s: str, start: int, begin: int, anchored: bool, end: int | None) -> bool:
         """Whether the NFA from `start` matches s from `begin` (anywhere after, unless
         anchored), ending at `end` when given. Time: len(s) times the number of states."""
-        test, out = self.test, self.out
         limit = len(s) if end is None else end
-        pos = begin
-        chars, matched = self._close([start], s, pos, end)
-        if matched:
-            return True
-        while pos < limit:
-            ch = s[pos]
-            seeds = [out[state] for state in chars if test[state](ch)]
-            pos += 1
-            if not anchored:
-                seeds.append(start)
-            elif not seeds:
-                return False
-            chars, matched = self._close(seeds, s, pos, end)
+        chars, matched = self._close([start], s, begin, end)
+        for pos in range(begin, limit):
             if matched:
                 return True
-        return False
+            if anchored and not chars:
+                return False
+            chars, matched = self._step(chars, s, pos, start, anchored, end)
+        return matched
 
 
 @functools.lru_cache(maxsize=512)
