@@ -140,7 +140,7 @@ _GEOPOINT_KEYS: Final = frozenset({"lat", "lon", "alt", "accuracy"})
 _LARGEST_FLOAT_INT: Final = int(1.7976931348623157e308)
 # integer answers: signed 64 bits, as PostgreSQL's bigint, Stata, SPSS and Parquet hold them
 # (XForms' int is narrower still); `in` a range is one comparison in C
-INTEGER_RANGE: Final = range(-(2**63), 2**63)
+_INTEGER_RANGE: Final = range(-(2**63), 2**63)
 _MESSAGE_VALUE_LENGTH: Final = 80
 _TOLERANCE: Final = 1e-9
 
@@ -162,7 +162,7 @@ def _check_integer(v: Any) -> Value | _Invalid:
         v = int(v)
     elif t is not int:
         return _BAD_INTEGER
-    return v if v in INTEGER_RANGE else _BIG_INTEGER
+    return v if v in _INTEGER_RANGE else _BIG_INTEGER
 
 
 def _check_decimal(v: Any) -> Value | _Invalid:
@@ -1014,7 +1014,7 @@ class ResponseValidator:
                     node.names = names if question.type == "select_one" else None
                 elif question.type == "integer":
                     node.fast = int
-                    node.names = INTEGER_RANGE
+                    node.names = _INTEGER_RANGE
                 choices = self.definition.choice_lists.get(question.choice_list or "", [])
                 node.choices = {c.name: c for c in choices}
             node.last = len(self._nodes) - 1
