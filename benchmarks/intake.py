@@ -115,11 +115,10 @@ def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) 
     and the rate at which they would fill every core of this machine."""
     spent = {name: (after[name] - before[name]) / items * 1000 for name in before}
     parts = [f"{name} {ms:.2f}" for name, ms in spent.items()]
-    ceiling = (os.cpu_count() or 1) * 1000 / sum(spent.values())
-    return (
-        "CPU ms per item: " + ", ".join(parts) + f"; all {os.cpu_count()} cores busy at that "
-        f"cost: {ceiling:,.0f}/s"
-    )
+    cores = os.cpu_count() or 1
+    ceiling = cores * 1000 / sum(spent.values())
+    busy = f"all {cores} cores busy at that cost: {ceiling:,.0f}/s"
+    return f"CPU ms per item: {', '.join(parts)}; {busy}"
 
 
 @contextmanager
