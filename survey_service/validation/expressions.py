@@ -1581,29 +1581,20 @@ _BINARY_FUNCTIONS: Final[Mapping[str, tuple[Callable[[Value, Value], Value], boo
 
 @dataclass(frozen=True)
 class Expression:
-    """A parsed and compiled expression; evaluate it against any number of contexts."""
+    """A parsed and compiled expression; evaluate it against any number of contexts.
+
+    `evaluate(ctx)` gives the expression's value (None, bool, int, float, str, date,
+    date-time or a list); `evaluate_bool(ctx)` its XPath boolean(), for relevant, constraint
+    and required. Both are the compiled closures themselves: a call goes straight to them.
+    """
 
     source: str
     references: frozenset[str]
     functions: frozenset[str]
     uses_current: bool
     bare_names: frozenset[str]
-    _fn: _Fn = field(repr=False, compare=False)
-    _bool_fn: _BoolFn = field(repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # Instance attributes shadow the two methods below, so that a call goes straight to
-        # the compiled closure; the methods document the interface and serve type checkers.
-        object.__setattr__(self, "evaluate", self._fn)
-        object.__setattr__(self, "evaluate_bool", self._bool_fn)
-
-    def evaluate(self, ctx: EvalContext) -> Value:
-        """The expression's value (None, bool, int, float, str, date, date-time or a list)."""
-        return self._fn(ctx)
-
-    def evaluate_bool(self, ctx: EvalContext) -> bool:
-        """XPath boolean() of the value: for relevant, constraint and required."""
-        return self._bool_fn(ctx)
+    evaluate: _Fn = field(repr=False, compare=False)
+    evaluate_bool: _BoolFn = field(repr=False, compare=False)
 
 
 def _parse(source: str) -> Expression:
@@ -1621,8 +1612,8 @@ def _parse(source: str) -> Expression:
         functions=frozenset(parser.functions),
         uses_current=parser.uses_current,
         bare_names=frozenset(parser.bare_names),
-        _fn=compiled.fn,
-        _bool_fn=_as_bool_fn(compiled),
+        evaluate=compiled.fn,
+        evaluate_bool=_as_bool_fn(compiled),
     )
 
 
