@@ -7,7 +7,12 @@ PG_REPORT := var/pytest-postgresql.xml
 
 .PHONY: run test lint bench clean
 
-$(STAMP): pyproject.toml
+# setup.py compiles the validator and the projection with mypyc: rebuilt when they (or the
+# package modules whose types they rely on) change
+NATIVE_SOURCES := $(wildcard survey_service/validation/*.py) survey_service/analysis/layout.py \
+	survey_service/questionnaire/definition.py
+
+$(STAMP): pyproject.toml setup.py $(NATIVE_SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -20,13 +25,16 @@ run: $(STAMP)
 	$(BIN)/survey-service serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check survey_service tests benchmarks alembic
-	$(BIN)/ruff format --check survey_service tests benchmarks alembic/env.py
+	$(BIN)/ruff check survey_service tests benchmarks alembic setup.py
+	$(BIN)/ruff format --check survey_service tests benchmarks alembic/env.py setup.py
 	$(BIN)/mypy --strict survey_service
 
-# pytest on SQLite, then the same suite on PostgreSQL when SURVEY_TEST_DATABASE_URL points there
+# pytest on SQLite (the unit tests also on pure Python), then the same suite on PostgreSQL
+# when SURVEY_TEST_DATABASE_URL points there
 test: lint
 	env -u SURVEY_TEST_DATABASE_URL $(BIN)/pytest -p no:cacheprovider
+	@echo "--- the unit tests on the Python sources of the compiled modules (SURVEY_PURE_PYTHON)"
+	env -u SURVEY_TEST_DATABASE_URL SURVEY_TEST_PURE_PYTHON=1 $(BIN)/pytest -p no:cacheprovider tests/unit
 	@mkdir -p var; rm -f $(PG_REPORT)
 	@if [ -n "$$SURVEY_TEST_DATABASE_URL" ]; then \
 		echo "--- the same suite on $$SURVEY_TEST_DATABASE_URL"; \
@@ -39,4 +47,5 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache build
+	find . -name '*.so' -not -path './.git/*' -delete

@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+import tests
 from survey_service import create_app
 from survey_service.cli import run_migrations
 from survey_service.db import Base
@@ -34,9 +35,9 @@ def _database_url(tmp_dir: Path) -> str:
     return os.environ.get("SURVEY_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     url = os.environ.get("SURVEY_TEST_DATABASE_URL") or "sqlite (temporary file)"
-    return f"database: {url}"
+    return [f"database: {url}", f"validator and projection: {tests.BUILD}"]
 
 
 @pytest.fixture(scope="session")
