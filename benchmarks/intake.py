@@ -27,6 +27,7 @@ import psycopg
 from survey_service import demo
 from survey_service.cli import run_migrations
 from survey_service.questionnaire.definition import load_definition
+from survey_service.validation import responses as validation_module
 from survey_service.validation.responses import ResponseValidator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +40,10 @@ SINGLE = int(os.environ.get("BENCH_SINGLE", "3000"))
 BATCHES = int(os.environ.get("BENCH_BATCHES", "20"))
 BATCH_SIZE = 500
 VALIDATE = int(os.environ.get("BENCH_VALIDATE", "5000"))
-# three worker processes on two cores: batch intake is Python-bound, and a third process
-# keeps the cores busy while the others wait on PostgreSQL (measured: 2 workers reach 4,000
-# to 4,400 households/s, 3 reach 4,700 to 5,000; single submissions are ~10% slower)
+# three worker processes on two cores: a third process keeps the cores busy while the others
+# wait on PostgreSQL (measured back to back, compiled validator: 2 workers reach 5,636 to
+# 6,778 households/s in batches, 85-99% of what their CPU cost allows, 3 reach 6,085 to
+# 6,687, 93-98%; single submissions are about the same)
 WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 ROUNDS = 5  # the machine is shared: every figure is the best (and median) of five rounds
@@ -238,7 +240,14 @@ def rates(values: list[float]) -> str:
     return f"best {max(values):,.0f}/s (median {statistics.median(values):,.0f}/s)"
 
 
+def build() -> str:
+    """How the validator was installed: compiled by mypyc (setup.py) or plain Python."""
+    compiled = not str(validation_module.__file__).endswith(".py")
+    return "compiled by mypyc" if compiled else "pure Python (SURVEY_PURE_PYTHON)"
+
+
 def main() -> None:
+    print(f"validator and projection: {build()}")
     definition = load_definition(json.loads(REFERENCE.read_text(encoding="utf-8")))
     validator = ResponseValidator(definition)
     samples = [submissions(VALIDATE, seed=1 + i) for i in range(ROUNDS + 1)]
