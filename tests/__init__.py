@@ -26,14 +26,19 @@ def _compiled() -> dict[str, Path]:
     for binary in sorted(_PACKAGE.rglob("*.so")):
         source = binary.with_name(binary.name.split(".", 1)[0] + ".py")
         if source.is_file():
-            name = ".".join(source.relative_to(_PACKAGE.parent).with_suffix("").parts)
-            found[name] = source
+            found[".".join(source.relative_to(_PACKAGE.parent).with_suffix("").parts)] = source
+    return found
+
+
+def _refuse_stale(compiled: dict[str, Path]) -> None:
+    """Stop the run when a binary is older than its source: it would test stale code."""
+    for source in compiled.values():
+        for binary in source.parent.glob(source.stem + ".*.so"):
             if binary.stat().st_mtime < source.stat().st_mtime:
                 sys.exit(
                     f"{binary.name} is older than {source.name}: rebuild it with `make test` "
                     "(or `.venv/bin/pip install -e .`) before testing"
                 )
-    return found
 
 
 class _Sources(importlib.abc.MetaPathFinder):
@@ -50,6 +55,8 @@ COMPILED = _compiled()
 PURE_PYTHON = os.environ.get("SURVEY_TEST_PURE_PYTHON", "") not in ("", "0")
 if PURE_PYTHON:
     sys.meta_path.insert(0, _Sources())
+else:
+    _refuse_stale(COMPILED)
 BUILD = (
     "pure Python" if PURE_PYTHON or not COMPILED else f"compiled by mypyc: {', '.join(COMPILED)}"
 )
