@@ -506,6 +506,7 @@ class _Node:
         "order",
         "parent",
         "question",
+        "reads",
         "rel_key",
         "rel_path",
         "seeds",
@@ -591,6 +592,9 @@ class _Node:
         self.fast: type = _Never
         self.names: Container[Any] | None = None
         self.volatile = False
+        # what each of its expressions reads, by key ("relevant", "constraint", ...): the
+        # names it refers to and what their values hang on (calculations, relevance)
+        self.reads: dict[str, frozenset[str]] = {}
 
 
 def _texts(value: Any) -> Mapping[str, str] | None:
@@ -964,8 +968,13 @@ class ResponseValidator:
         for node in self._nodes.values():  # document order: parents first
             self._link(node, shared)
         volatile: dict[str, bool] = {}
+        known: dict[str, frozenset[str]] = {}
         for node in self._nodes.values():
             node.volatile = self._volatile(node.name, volatile, set())
+            node.reads = {
+                key: self._reads(expression, known)
+                for key, expression in node.question.expressions.items()
+            }
             self._plan(node)
         for node in self._nodes.values():
             node.seeds = node.home.seeds_by_key.get(node.rel_key)
@@ -1109,6 +1118,34 @@ class ResponseValidator:
         visiting.discard(name)
         known[name] = result
         return result
+
+    def _reads(self, expression: Expression, known: dict[str, frozenset[str]]) -> frozenset[str]:
+        """The names an expression reads: its references and what their values hang on in
+        turn (`known` remembers that by name)."""
+        names = set(expression.references)
+        for name in expression.references:
+            found = known.get(name)
+            if found is None:
+                known[name] = frozenset()  # a guard against cycles of relevance
+                found = known[name] = self._hangs_on(name, known)
+            names |= found
+        return frozenset(names)
+
+    def _hangs_on(self, name: str, known: dict[str, frozenset[str]]) -> frozenset[str]:
+        """What a question's value, as expressions see it, reads: its calculation (or
+        computed default), and the relevance of the question and of the groups around it."""
+        node = self._nodes.get(name)
+        names: frozenset[str] = frozenset()
+        if node is not None:
+            calculation = node.question.expressions.get("calculation")
+            if calculation is not None:
+                names |= self._reads(calculation, known)
+        while node is not None:
+            relevant = node.question.expressions.get("relevant")
+            if relevant is not None:
+                names |= self._reads(relevant, known)
+            node = node.parent
+        return names
 
     def _label(self, question: str, value: str, run: _Run) -> str:
         node = self._nodes.get(question)
@@ -1420,14 +1457,20 @@ class ResponseValidator:
                     self._check(instance)
 
     def _not_relevant(self, s: _Scope, node: _Node) -> None:
+        if _reads_rejected(s, node, "relevant"):
+            return
         self._error(s, node, NOT_RELEVANT, message("not_relevant", s.run.language))
 
     def _required(self, s: _Scope, node: _Node) -> None:
+        if _reads_rejected(s, node, "relevant", "required"):
+            return
         run = s.run
         text = _pick(node.required_message, run.languages) or message("required", run.language)
         self._error(s, node, REQUIRED, text)
 
     def _constraint_failed(self, s: _Scope, node: _Node) -> None:
+        if _reads_rejected(s, node, "constraint"):
+            return
         run = s.run
         text = _pick(node.constraint_message, run.languages) or message(
             "constraint_failed", run.language, expression=node.constraint_source
@@ -1460,7 +1503,7 @@ class ResponseValidator:
             if not test(s):
                 excluded.append(name)
         s.choice = None
-        if excluded:
+        if excluded and not _reads_rejected(s, node, "choice_filter"):
             text = message(
                 "filtered_choice", s.run.language, values=", ".join(_quote(x) for x in excluded)
             )
@@ -1520,7 +1563,7 @@ class ResponseValidator:
         else:
             expected = max(0, int(number))
         actual = s.counts.get(node.name, 0) if s.counts is not None else 0
-        if actual != expected:
+        if actual != expected and not _reads_rejected(s, node, "repeat_count"):
             text = message(
                 "repeat_count_mismatch",
                 s.run.language,
@@ -1528,6 +1571,22 @@ class ResponseValidator:
                 actual=str(actual),
             )
             self._error(s, node, REPEAT_COUNT_MISMATCH, text)
+
+
+def _reads_rejected(s: _Scope, node: _Node, *keys: str) -> bool:
+    """Whether the node's expressions under `keys` read an answer rejected in this scope or
+    one around it. They saw it as empty, so their verdict (not relevant, required, constraint
+    failed, ...) is not reported: the rejected answer's own error says what is wrong."""
+    for key in keys:
+        names = node.reads.get(key)
+        if not names:
+            continue
+        scope: _Scope | None = s
+        while scope is not None:
+            if scope.bad is not None and not names.isdisjoint(scope.bad):
+                return True
+            scope = scope.parent
+    return False
 
 
 def _in_order(found: list[tuple[_SortKey, FieldError]]) -> list[FieldError]:

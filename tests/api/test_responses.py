@@ -151,6 +151,19 @@ class TestSubmit:
             ("flood_year", "response.not_relevant")
         ]
 
+    def test_what_hangs_on_a_rejected_answer_is_not_reported(
+        self, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        # flood_year is relevant when flooded = 'yes', the roster counts hh_size members:
+        # rejected, both answers count as empty, but only their own errors are reported
+        payload = body(household(flooded="perhaps", hh_size="two"))
+        problem = assert_problem(submit(client, enumerator, payload), 422, "response.invalid")
+        assert [(e["path"], e["code"]) for e in problem["errors"]] == [
+            ("flooded", "response.invalid_choice"),
+            ("hh_size", "response.invalid_type"),
+        ]
+        assert stored_count(client.application) == 0
+
     def test_wrong_types(self, client: FlaskClient, enumerator: dict[str, str]) -> None:
         payload = body(household(hh_size="two", flood_year=2020.5))
         problem = assert_problem(submit(client, enumerator, payload), 422, "response.invalid")

@@ -335,12 +335,30 @@ def test_accepted_answer_forms() -> None:
     assert check(changed(edit)).errors == []
 
 
-def test_a_type_error_makes_the_answer_empty_for_expressions() -> None:
+def test_a_rejected_answer_is_reported_alone() -> None:
+    """A rejected answer is empty for expressions. What they conclude from that is not
+    reported: the answer's own error says what is wrong."""
+    # an empty size would make three members a count mismatch, and fail the constraints
+    # `${hh_size} > 1` and `. <= ${hh_size}` of other answers
     result = check(changed(_set("household.hh_size", "three")))
-    assert ("household.hh_size", "response.invalid_type") in codes(result)
-    # an empty size: no member may say it lives elsewhere, and three members is not zero
-    assert ("household.members", "response.repeat_count_mismatch") in codes(result)
-    assert ("household.hh_size", "response.required") not in codes(result)
+    assert codes(result) == [("household.hh_size", "response.invalid_type")]
+    # not a list of choices: the calculation hazard_affected reads it, and the relevance of
+    # the worst hazard, the impacts and the displacement history reads that
+    result = check(changed(_set("hazard_exposure.hazards_experienced", "flood")))
+    assert codes(result) == [("hazard_exposure.hazards_experienced", "response.invalid_type")]
+
+
+def test_what_does_not_read_a_rejected_answer_is_still_reported() -> None:
+    def edit(h: dict[str, Any]) -> None:
+        h["household"]["hh_size"] = "three"
+        h["household"]["members"][1]["member_sex"] = "?"
+        h["migration_remittances"]["remittance_amount"] = -5
+
+    assert codes(check(changed(edit))) == [
+        ("household.hh_size", "response.invalid_type"),
+        ("household.members[1].member_sex", "response.invalid_choice"),
+        ("migration_remittances.remittance_amount", "response.constraint_failed"),
+    ]
 
 
 # --------------------------------------------------------------------------- choices
@@ -529,12 +547,17 @@ def test_constraints_see_other_answers_and_today() -> None:
 def test_a_constraint_is_not_evaluated_on_an_empty_or_invalid_answer() -> None:
     household = changed(_set("household.members[2].member_age", "old"))
     assert codes(check(household)) == [("household.members[2].member_age", "response.invalid_type")]
-    # the answer is empty for expressions, so what hangs on it is skipped
-    household = changed(_set("household.members[0].member_age", "old"))
-    assert codes(check(household)) == [
+
+    # the answer is empty for expressions: the relevance of the member's education and
+    # activity is false, but that is not reported for answers hanging on a rejected one;
+    # another member's answer that is not relevant still is
+    def edit(h: dict[str, Any]) -> None:
+        h["household"]["members"][0]["member_age"] = "old"
+        h["household"]["members"][2]["member_activity"] = "student"
+
+    assert codes(check(changed(edit))) == [
         ("household.members[0].member_age", "response.invalid_type"),
-        ("household.members[0].member_education", "response.not_relevant"),
-        ("household.members[0].member_activity", "response.not_relevant"),
+        ("household.members[2].member_activity", "response.not_relevant"),
     ]
 
 
