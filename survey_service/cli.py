@@ -130,7 +130,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
+    from survey_service.build import stale_warnings
+
     settings = _settings()  # fail here, once, on a bad configuration
+    for warning in stale_warnings():
+        click.echo(f"warning: {warning}", err=True)
     address, bind_port = host or settings.host, port or settings.port
     server = Granian(
         "survey_service.wsgi:worker_app",

@@ -14,31 +14,12 @@ import importlib.util
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from types import ModuleType
 
-_PACKAGE = Path(__file__).resolve().parent.parent / "survey_service"
+from survey_service.build import compiled_modules, stale_warnings
 
-
-def _compiled() -> dict[str, Path]:
-    """Modules of the package built by mypyc in this checkout, with their Python sources."""
-    found = {}
-    for binary in sorted(_PACKAGE.rglob("*.so")):
-        source = binary.with_name(binary.name.split(".", 1)[0] + ".py")
-        if source.is_file():
-            found[".".join(source.relative_to(_PACKAGE.parent).with_suffix("").parts)] = source
-    return found
-
-
-def _refuse_stale(compiled: dict[str, Path]) -> None:
-    """Stop the run when a binary is older than its source: it would test stale code."""
-    for source in compiled.values():
-        for binary in source.parent.glob(source.stem + ".*.so"):
-            if binary.stat().st_mtime < source.stat().st_mtime:
-                sys.exit(
-                    f"{binary.name} is older than {source.name}: rebuild it with `make test` "
-                    "(or `.venv/bin/pip install -e .`) before testing"
-                )
+COMPILED = {module.name: module.source for module in compiled_modules()}
+PURE_PYTHON = os.environ.get("SURVEY_TEST_PURE_PYTHON", "") not in ("", "0")
 
 
 class _Sources(importlib.abc.MetaPathFinder):
@@ -51,12 +32,10 @@ class _Sources(importlib.abc.MetaPathFinder):
         return None if source is None else importlib.util.spec_from_file_location(fullname, source)
 
 
-COMPILED = _compiled()
-PURE_PYTHON = os.environ.get("SURVEY_TEST_PURE_PYTHON", "") not in ("", "0")
 if PURE_PYTHON:
     sys.meta_path.insert(0, _Sources())
-else:
-    _refuse_stale(COMPILED)
+elif stale := stale_warnings():
+    sys.exit("\n".join(stale))
 BUILD = (
     "pure Python" if PURE_PYTHON or not COMPILED else f"compiled by mypyc: {', '.join(COMPILED)}"
 )

@@ -1,0 +1,44 @@
+"""Compiled modules: found next to their sources, stale when the source changed after."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from survey_service.build import compiled_modules, stale_warnings
+
+SUFFIX = ".cpython-311-x86_64-linux-gnu.so"
+
+
+def package(tmp_path: Path) -> Path:
+    root = tmp_path / "pkg"
+    (root / "validation").mkdir(parents=True)
+    for name in ("validation/responses", "validation/messages", "layout"):
+        (root / f"{name}.py").write_text('"""A module."""\n')
+    (root / f"validation/responses{SUFFIX}").write_bytes(b"")
+    (root / f"layout{SUFFIX}").write_bytes(b"")
+    (tmp_path / f"pkg__mypyc{SUFFIX}").write_bytes(b"")  # the shared library: no source
+    return root
+
+
+def test_modules_with_a_binary_next_to_their_source(tmp_path: Path) -> None:
+    root = package(tmp_path)
+    found = compiled_modules(root)
+    assert [m.name for m in found] == ["pkg.layout", "pkg.validation.responses"]
+    assert found[1].source == root / "validation" / "responses.py"
+    assert found[1].binary == root / "validation" / f"responses{SUFFIX}"
+    assert not any(m.stale for m in found)
+    assert stale_warnings(root) == []
+
+
+def test_a_source_edited_after_the_build_is_stale(tmp_path: Path) -> None:
+    root = package(tmp_path)
+    source = root / "validation" / "responses.py"
+    built = (root / "validation" / f"responses{SUFFIX}").stat().st_mtime
+    os.utime(source, (built + 1, built + 1))  # as an install writes them: not stale
+    assert stale_warnings(root) == []
+    os.utime(source, (built + 60, built + 60))  # edited a minute later
+    assert [m.name for m in compiled_modules(root) if m.stale] == ["pkg.validation.responses"]
+    (warning,) = stale_warnings(root)
+    assert warning.startswith("pkg/validation/responses.py changed after it was compiled")
+    assert "pip install -e ." in warning
