@@ -16,9 +16,26 @@ from typing import Any
 
 import orjson
 
-__all__ = ["content_digest", "dumps", "dumps_document", "dumps_text", "encode"]
+__all__ = ["content_digest", "dumps", "dumps_document", "dumps_text", "encode", "nested_deeper"]
 
 _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def nested_deeper(value: Any, depth: int) -> bool:
+    """Whether a parsed JSON value has arrays or objects nested more than `depth` deep (read
+    a level at a time, not recursively: Python's stack is not the limit)."""
+    level = [value]
+    for _ in range(depth):
+        inside: list[Any] = []
+        for item in level:
+            if type(item) is list:
+                inside += item
+            elif type(item) is dict:
+                inside += item.values()
+        if not inside:
+            return False
+        level = inside
+    return any(type(item) is list or type(item) is dict for item in level)
 
 
 def encode(obj: Any, option: int, default: Callable[[Any], Any] | None = None) -> bytes:

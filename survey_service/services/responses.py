@@ -29,7 +29,7 @@ from survey_service.errors import (
     Unprocessable,
     invalid_request,
 )
-from survey_service.jsonutil import content_digest, dumps_document
+from survey_service.jsonutil import content_digest, dumps_document, nested_deeper
 from survey_service.models import (
     Principal,
     Questionnaire,
@@ -234,11 +234,24 @@ def parse_submission(item: Any) -> Submission:
     meta = item.get("meta")
     if meta is not None and not isinstance(meta, dict):
         problems.append(("meta", "an object (device_id, started_at, ended_at, ...)"))
-    elif meta and not _finite(meta):
-        problems.append(("meta", "numbers must be finite (no NaN or Infinity)"))
+    elif meta:
+        problem = _meta_problem(meta)
+        if problem:
+            problems.append(("meta", problem))
     if problems:
         raise invalid_request(problems)
     return Submission(instance_id, answers, version, language, meta or {})
+
+
+_MAX_META_DEPTH = 32
+
+
+def _meta_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with a submission's `meta`, if anything: nesting deeper than anything
+    stored could be written back, or NaN and infinities (which JSON cannot store)."""
+    if nested_deeper(meta, _MAX_META_DEPTH):
+        return f"arrays and objects nested at most {_MAX_META_DEPTH} levels deep"
+    return None if _finite(meta) else "numbers must be finite (no NaN or Infinity)"
 
 
 def _finite(value: Any) -> bool:

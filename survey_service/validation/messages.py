@@ -96,6 +96,10 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "ru": "дата и время ISO 8601 со смещением от UTC или Z, "
             "например 2024-05-06T14:30:00+05:00",
         },
+        "expected_shallow": {
+            "en": "a value nested at most 32 levels deep",
+            "ru": "значение с вложенностью не более 32 уровней",
+        },
         "expected_geopoint": {
             "en": 'an object {"lat": number, "lon": number, "alt": number, "accuracy": number} '
             "(alt and accuracy optional)",

@@ -32,6 +32,7 @@ from collections.abc import Callable, Container, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from survey_service.jsonutil import nested_deeper
 from survey_service.questionnaire.definition import Choice, Definition, Question
 from survey_service.validation.expressions import Expression, Value, to_number, to_string
 from survey_service.validation.messages import languages_of, message
@@ -130,6 +131,10 @@ _BAD_DATETIME: Final = _Invalid(INVALID_TYPE, "expected_datetime")
 _BAD_GEOPOINT_TYPE: Final = _Invalid(INVALID_TYPE, "expected_geopoint")
 _BAD_GEOPOINT: Final = _Invalid(INVALID_GEOPOINT, "invalid_geopoint")
 _NOTE_ANSWERED: Final = _Invalid(INVALID_TYPE, "note_answered")
+# a client's value of a calculation is replaced by the server's, but it is part of the
+# content hash and may be quoted in a warning: it must not be nested deeper than this
+_MAX_CLIENT_DEPTH: Final = 32
+_TOO_DEEP: Final = _Invalid(INVALID_TYPE, "expected_shallow")
 
 _DATE_TEXT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME_TEXT: Final = re.compile(
@@ -151,6 +156,8 @@ def _quote(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
+    except RecursionError:  # only its start is shown anyway
+        text = "[…]" if isinstance(value, list) else "{…}"
     if len(text) > _MESSAGE_VALUE_LENGTH:
         text = text[: _MESSAGE_VALUE_LENGTH - 1] + "…"
     return text
@@ -1259,6 +1266,9 @@ class ResponseValidator:
                 else:
                     values[key] = checked  # type: ignore[assignment]
             elif kind == _CALCULATE:  # the server's value replaces it (a warning if it differs)
+                if type(value) in (list, dict) and nested_deeper(value, _MAX_CLIENT_DEPTH):
+                    self._error(scope, node, INVALID_TYPE, _TOO_DEEP.text(scope.run.language))
+                    continue
                 if scope.client is None:
                     scope.client = {}
                 scope.client[key] = value

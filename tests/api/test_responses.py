@@ -164,6 +164,40 @@ class TestSubmit:
         ]
         assert stored_count(client.application) == 0
 
+    def test_deeply_nested_values_are_refused_not_failed(
+        self, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        """Values nested beyond what is stored and written back: a 4xx, never a 500 (Python's
+        recursion limit is about 1,000 levels, orjson writes 255, and reads 1,024)."""
+
+        def post(payload: dict[str, Any], levels: int, path: str = "responses") -> Any:
+            # the JSON text is put together by hand: json.dumps would recurse as deep
+            text = json.dumps(payload).replace('"<deep>"', "[" * levels + "1" + "]" * levels)
+            return client.post(
+                f"{Q}/{path}", data=text, content_type="application/json", headers=enumerator
+            )
+
+        for levels in (33, 300, 900):  # meta is itself one level
+            meta = {"x": "<deep>"}
+            problem = assert_problem(post(body(meta=meta), levels - 1), 422, "request.invalid")
+            assert [e["path"] for e in problem["errors"]] == ["meta"]
+            assert "nested at most 32 levels" in problem["errors"][0]["message"]
+            # a calculation's value sent by the client (the server computes its own)
+            answers = household(n_members="<deep>")
+            problem = assert_problem(post(body(answers), levels), 422, "response.invalid")
+            assert [(e["path"], e["code"]) for e in problem["errors"]] == [
+                ("n_members", "response.invalid_type")
+            ]
+            assert "nested at most 32 levels" in problem["errors"][0]["message"]
+        beyond = post(body(meta={"x": "<deep>"}), 1100)  # deeper than JSON is read to
+        assert_problem(beyond, 400, "request.invalid_json")
+        assert stored_count(client.application) == 0
+        assert post(body(meta={"x": "<deep>"}), 31).status_code == 201
+        assert post(body(household(n_members="<deep>")), 32).status_code == 201
+        batch = {"responses": [body(household(n_members="<deep>")), body()]}
+        results = post(batch, 900, "responses/batch").get_json()["results"]
+        assert [r["status"] for r in results] == [422, 201]
+
     def test_wrong_types(self, client: FlaskClient, enumerator: dict[str, str]) -> None:
         payload = body(household(hh_size="two", flood_year=2020.5))
         problem = assert_problem(submit(client, enumerator, payload), 422, "response.invalid")
