@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from survey_service.api.blueprint import Blueprint
 from survey_service.api.context import current_user, db_session, require
 from survey_service.errors import Unprocessable
 from survey_service.exports.tables import (

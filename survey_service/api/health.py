@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from survey_service.api.blueprint import Blueprint
 from survey_service.api.context import db_session
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health")

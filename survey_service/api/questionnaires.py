@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Response, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from survey_service.api.blueprint import Blueprint
 from survey_service.api.body import definition_body
 from survey_service.api.context import authenticated, current_user, db_session, require
 from survey_service.models import QuestionnaireStatus

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema
 
+from survey_service.api.blueprint import Blueprint
 from survey_service.api.context import authenticated, current_user, db_session, require
 from survey_service.errors import Forbidden
 from survey_service.models import Role, User

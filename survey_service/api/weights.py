@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import current_app, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from survey_service.api.blueprint import Blueprint
 from survey_service.api.body import UnsupportedMediaType
 from survey_service.api.context import current_user, db_session, require
 from survey_service.errors import BadRequest

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 
 from survey_service import codes
+from survey_service.jsonutil import nested_deeper
 from survey_service.validation.expressions import Expression, ExpressionError, parse
 
 ANSWERABLE_TYPES = frozenset(
@@ -568,9 +569,17 @@ class _Checker:
             )
 
 
+# arrays and objects in a definition (a group within a group adds two levels): checking
+# deeper ones would exhaust Python's stack in the schema validator, and no form needs them
+MAX_DEPTH = 64
+
+
 def _check(data: Any) -> tuple[list[Problem], _Checker | None]:
     if not isinstance(data, Mapping):
         return [Problem("", "definition.schema", "a definition is a JSON object")], None
+    if nested_deeper(data, MAX_DEPTH):
+        message = f"arrays and objects nested more than {MAX_DEPTH} levels deep"
+        return [Problem("", "definition.too_deep", message)], None
     checker = _Checker(data)
     checker.run()
     # schema problems first, then semantic ones, each once, in document order

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -251,3 +252,38 @@ def test_reference_questionnaire_is_accepted(
     assert response.status_code == 201, response.get_json()
     published = client.post(f"{BASE}/{reference_definition['id']}/publish", headers=researcher)
     assert published.status_code == 201
+
+
+def test_definitions_nested_too_deeply(client: FlaskClient, researcher: dict) -> None:
+    """Groups within groups beyond what the schema validator can walk, or values nested
+    deeper than Python's stack: a 422 naming the limit, never a 500."""
+
+    def post(definition: dict[str, Any], deep: str) -> Any:
+        text = json.dumps(definition).replace('"<deep>"', deep)
+        return client.post(
+            "/api/v1/questionnaires",
+            data=text,
+            content_type="application/json",
+            headers=researcher,
+        )
+
+    leaf: Any = {"name": "leaf", "type": "text", "label": {"en": "Leaf"}}
+    groups = leaf
+    for depth in range(150):
+        groups = {"name": f"g{depth}", "type": "group", "label": {"en": "G"}, "questions": [groups]}
+    definition = minimal_definition(id="deep-groups")
+    definition["questions"].append("<deep>")
+    body = assert_problem(post(definition, json.dumps(groups)), 422, "definition.invalid")
+    assert [(e["path"], e["code"]) for e in body["errors"]] == [("", "definition.too_deep")]
+    assert "64 levels" in body["errors"][0]["message"]
+    definition = minimal_definition(id="deep-label")
+    definition["questions"][0]["label"] = "<deep>"
+    deep_label = post(definition, "[" * 1000 + '"x"' + "]" * 1000)
+    assert assert_problem(deep_label, 422, "definition.invalid")["errors"][0]["path"] == ""
+    # as deep as a form may reasonably go: 25 groups within each other
+    groups = leaf
+    for depth in range(25):
+        groups = {"name": f"g{depth}", "type": "group", "label": {"en": "G"}, "questions": [groups]}
+    definition = minimal_definition(id="nested-groups")
+    definition["questions"].append("<deep>")
+    assert post(definition, json.dumps(groups)).status_code == 201

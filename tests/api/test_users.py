@@ -139,3 +139,19 @@ def test_tokens_are_stored_only_as_hashes(app: Any, make_user: Any) -> None:
         assert secret not in stored and all(len(h) == 64 for h in stored)
         password_hash = session.scalar(select(User.password_hash).where(User.name == user["name"]))
         assert password_hash.startswith("$argon2id$")
+
+
+def test_deeply_nested_bodies_are_refused_not_failed(client: FlaskClient, admin: dict) -> None:
+    """Bodies read through marshmallow schemas: nesting deeper than Python's stack allows is
+    a 400 or a 422 like any other bad body, never a 500."""
+
+    def post(levels: int) -> Any:
+        countries = "[" * levels + '"KG"' + "]" * levels
+        text = '{"name": "deep", "role": "enumerator", "countries": [' + countries + "]}"
+        return client.post(
+            "/api/v1/users", data=text, content_type="application/json", headers=admin
+        )
+
+    body = assert_problem(post(1000), 422, "request.invalid")
+    assert body["errors"][0]["path"] == "countries[0]"
+    assert_problem(post(1100), 400, "request.invalid_json")  # beyond what JSON is read to

@@ -1,0 +1,40 @@
+"""The Blueprint of every API module: flask-smorest's, reading JSON bodies as `json_body` does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+import flask
+import flask_smorest
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from survey_service.api.body import read_json
+from survey_service.errors import BadRequest
+
+
+class _Parser(FlaskParser):
+    """webargs' parser with the service's JSON reading: orjson, so that a body nested deeper
+    than Python's stack is a 400 like any malformed body (webargs' json.loads recurses), and
+    the same problem as `json_body` gives for one (`request.invalid_json`)."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        data = req.get_data(cache=True)
+        try:
+            return read_json(data)
+        except ValueError as exc:  # what webargs answers 400 "Invalid JSON body" to
+            raise json.JSONDecodeError(str(exc), data.decode("utf-8", "replace"), 0) from exc
+
+    def _handle_invalid_json_error(
+        self, error: Exception, req: flask.Request, *args: Any, **kwargs: Any
+    ) -> NoReturn:
+        raise BadRequest("request.invalid_json", "The request body is not valid JSON.") from error
+
+
+class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc] # flask-smorest is untyped
+    """flask-smorest's Blueprint with `_Parser` for arguments."""
+
+    ARGUMENTS_PARSER = _Parser()
