@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from flask_smorest import Api
 
     from survey_service.api import aggregates, health, questionnaires, responses, users, weights
+    from survey_service.api.blueprint import Int64Converter
     from survey_service.api.context import init_request_session
     from survey_service.api.json import JSONProvider
     from survey_service.api.problems import register_problem_handlers
@@ -54,7 +55,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         "engine": engine,
         "sessions": make_session_factory(engine),
     }
+    app.url_map.converters["int"] = Int64Converter  # before any route is added
     api = Api(app)
+    api.register_converter(Int64Converter, Int64Converter.schema)
     blueprints = (health, questionnaires, responses, users, weights, aggregates)
     for module in blueprints:
         api.register_blueprint(module.blp)

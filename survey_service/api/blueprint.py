@@ -1,4 +1,5 @@
-"""The Blueprint of every API module: flask-smorest's, reading JSON bodies as `json_body` does."""
+"""The Blueprint of every API module (flask-smorest's, reading JSON bodies as `json_body` does)
+and the integer converter of their paths."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import flask
 import flask_smorest
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.routing import IntegerConverter
 
 from survey_service.api.body import read_json
 from survey_service.errors import BadRequest
@@ -38,3 +40,17 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc] # flask-smorest 
     """flask-smorest's Blueprint with `_Parser` for arguments."""
 
     ARGUMENTS_PARSER = _Parser()
+
+
+class Int64Converter(IntegerConverter):
+    """`<int:...>` in paths, up to 2**63 - 1: a larger id or version matches no route (404)
+    rather than reaching the database, whose drivers refuse it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+    @staticmethod
+    def schema(converter: IntegerConverter) -> dict[str, Any]:
+        """The path parameter in the OpenAPI document."""
+        return {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1}

@@ -10,6 +10,7 @@ from webargs.fields import DelimitedList
 
 from survey_service.codes import AGE_GROUPS
 from survey_service.models import ReviewState
+from survey_service.schemas import POSITIVE
 from survey_service.statistics.estimation import SINGLE_PSU_RULES, STATISTICS
 
 FORMATS = ("json", "csv", "xlsx", "sdmx-csv")
@@ -69,9 +70,7 @@ class _AggregateFields(Schema):
     weights = fields.String(
         **_description("A weight set's name; default: the design weight of the questionnaire.")
     )
-    weights_version = fields.Integer(
-        validate=validate.Range(min=1), **_description("Default: the latest.")
-    )
+    weights_version = fields.Integer(validate=POSITIVE, **_description("Default: the latest."))
     confidence = fields.Float(
         load_default=0.95, **_description("Level of the confidence intervals.")
     )
@@ -116,7 +115,7 @@ class AggregateQuerySchema(_AggregateFields):
         **_description("Default: every state but rejected."),
     )
     version = DelimitedList(
-        fields.Integer(validate=validate.Range(min=1)),
+        fields.Integer(validate=POSITIVE),
         **_description("Questionnaire versions; default: all."),
     )
 
@@ -130,10 +129,10 @@ class AggregateBodySchema(_AggregateFields):
     hazard_type = fields.List(fields.String())
     displacement_status = fields.List(fields.String())
     review_state = fields.List(fields.String(validate=validate.OneOf(_STATES)))
-    version = fields.List(fields.Integer(validate=validate.Range(min=1)))
+    version = fields.List(fields.Integer(validate=POSITIVE))
     population_psus = fields.Dict(
         keys=fields.String(),
-        values=fields.Integer(validate=validate.Range(min=1)),
+        values=fields.Integer(validate=POSITIVE),
         **_description("Population PSUs of each stratum, for a finite population correction."),
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from survey_service.models import ReviewState
+from survey_service.schemas import POSITIVE
 
 _STATES = [s.value for s in ReviewState]
 
@@ -18,7 +19,7 @@ class ResponseCreateSchema(Schema):
     )
     version = fields.Integer(
         strict=True,
-        validate=validate.Range(min=1),
+        validate=POSITIVE,
         metadata={"description": "Questionnaire version; default: the latest published."},
     )
     language = fields.String(validate=validate.Length(max=16))
@@ -136,7 +137,7 @@ class ResponseQuerySchema(Schema):
     hazard_type = fields.String()
     displacement_status = fields.String()
     review_state = fields.String(validate=validate.OneOf(_STATES))
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = fields.Integer(validate=POSITIVE)
     received_from = fields.AwareDateTime()
     received_to = fields.AwareDateTime()
     collected_from = fields.AwareDateTime()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
+
+from survey_service.schemas import POSITIVE
 
 CSV_FORMAT = (
     "UTF-8 (a BOM is fine), separated by commas or semicolons. The header row names the "
@@ -86,6 +88,6 @@ class WeightSetHistorySchema(WeightSetSchema):
 
 class WeightSetQuerySchema(Schema):
     version = fields.Integer(
-        validate=validate.Range(min=1),
+        validate=POSITIVE,
         metadata={"description": "Which version; default: the latest."},
     )
