@@ -3,8 +3,7 @@ and the integer converter of their paths."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, NoReturn
+from typing import Any
 
 import flask
 import flask_smorest
@@ -13,11 +12,10 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import IntegerConverter
 
 from survey_service.api.body import read_json
-from survey_service.errors import BadRequest
 
 
 class _Parser(FlaskParser):
-    """webargs' parser with the service's JSON reading: orjson, so that a body nested deeper
+    """webargs' parser with the service's JSON reading (`read_json`): a body nested deeper
     than Python's stack is a 400 like any malformed body (webargs' json.loads recurses), and
     the same problem as `json_body` gives for one (`request.invalid_json`)."""
 
@@ -25,15 +23,7 @@ class _Parser(FlaskParser):
         if not is_json_request(req):
             return core.missing
         data = req.get_data(cache=True)
-        try:
-            return read_json(data)
-        except ValueError as exc:  # what webargs answers 400 "Invalid JSON body" to
-            raise json.JSONDecodeError(str(exc), data.decode("utf-8", "replace"), 0) from exc
-
-    def _handle_invalid_json_error(
-        self, error: Exception, req: flask.Request, *args: Any, **kwargs: Any
-    ) -> NoReturn:
-        raise BadRequest("request.invalid_json", "The request body is not valid JSON.") from error
+        return read_json(data) if data else core.missing  # empty: no body, as for webargs
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc] # flask-smorest is untyped
