@@ -42,5 +42,10 @@ class Int64Converter(IntegerConverter):
 
     @staticmethod
     def schema(converter: IntegerConverter) -> dict[str, Any]:
-        """The path parameter in the OpenAPI document."""
-        return {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1}
+        """The path parameter in the OpenAPI document, with the converter's own bounds."""
+        return {
+            "type": "integer",
+            "format": "int64",
+            "minimum": converter.min or 0,
+            "maximum": converter.max,
+        }
