@@ -16,9 +16,20 @@ from typing import Any
 
 import orjson
 
-__all__ = ["content_digest", "dumps", "dumps_document", "dumps_text", "encode", "nested_deeper"]
+__all__ = [
+    "MAX_CLIENT_DEPTH",
+    "content_digest",
+    "dumps",
+    "dumps_document",
+    "dumps_text",
+    "encode",
+    "nested_deeper",
+]
 
 _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+# how deep a client's free-form values (meta, the values of calculations) may nest arrays
+# and objects: they are stored, hashed and quoted back, and orjson writes 255 levels at most
+MAX_CLIENT_DEPTH = 32
 
 
 def nested_deeper(value: Any, depth: int) -> bool:

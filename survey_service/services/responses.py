@@ -29,7 +29,12 @@ from survey_service.errors import (
     Unprocessable,
     invalid_request,
 )
-from survey_service.jsonutil import content_digest, dumps_document, nested_deeper
+from survey_service.jsonutil import (
+    MAX_CLIENT_DEPTH,
+    content_digest,
+    dumps_document,
+    nested_deeper,
+)
 from survey_service.models import (
     Principal,
     Questionnaire,
@@ -243,14 +248,11 @@ def parse_submission(item: Any) -> Submission:
     return Submission(instance_id, answers, version, language, meta or {})
 
 
-_MAX_META_DEPTH = 32
-
-
 def _meta_problem(meta: dict[str, Any]) -> str | None:
     """What is wrong with a submission's `meta`, if anything: nesting deeper than anything
     stored could be written back, or NaN and infinities (which JSON cannot store)."""
-    if nested_deeper(meta, _MAX_META_DEPTH):
-        return f"arrays and objects nested at most {_MAX_META_DEPTH} levels deep"
+    if nested_deeper(meta, MAX_CLIENT_DEPTH):
+        return f"arrays and objects nested at most {MAX_CLIENT_DEPTH} levels deep"
     return None if _finite(meta) else "numbers must be finite (no NaN or Infinity)"
 
 

@@ -97,8 +97,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "например 2024-05-06T14:30:00+05:00",
         },
         "expected_shallow": {
-            "en": "a value nested at most 32 levels deep",
-            "ru": "значение с вложенностью не более 32 уровней",
+            "en": "a value nested at most {depth} levels deep",
+            "ru": "значение с вложенностью не более {depth} уровней",
         },
         "expected_geopoint": {
             "en": 'an object {"lat": number, "lon": number, "alt": number, "accuracy": number} '

@@ -32,7 +32,7 @@ from collections.abc import Callable, Container, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from survey_service.jsonutil import nested_deeper
+from survey_service.jsonutil import MAX_CLIENT_DEPTH, nested_deeper
 from survey_service.questionnaire.definition import Choice, Definition, Question
 from survey_service.validation.expressions import Expression, Value, to_number, to_string
 from survey_service.validation.messages import languages_of, message
@@ -110,7 +110,8 @@ class _Invalid:
 
     def text(self, language: str) -> str:
         if self.key.startswith("expected_"):
-            return message("invalid_type", language, expected=message(self.key, language))
+            expected = message(self.key, language, **self.params)
+            return message("invalid_type", language, expected=expected)
         return message(self.key, language, **self.params)
 
 
@@ -132,9 +133,8 @@ _BAD_GEOPOINT_TYPE: Final = _Invalid(INVALID_TYPE, "expected_geopoint")
 _BAD_GEOPOINT: Final = _Invalid(INVALID_GEOPOINT, "invalid_geopoint")
 _NOTE_ANSWERED: Final = _Invalid(INVALID_TYPE, "note_answered")
 # a client's value of a calculation is replaced by the server's, but it is part of the
-# content hash and may be quoted in a warning: it must not be nested deeper than this
-_MAX_CLIENT_DEPTH: Final = 32
-_TOO_DEEP: Final = _Invalid(INVALID_TYPE, "expected_shallow")
+# content hash and may be quoted in a warning
+_TOO_DEEP: Final = _Invalid(INVALID_TYPE, "expected_shallow", depth=str(MAX_CLIENT_DEPTH))
 
 _DATE_TEXT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME_TEXT: Final = re.compile(
@@ -1266,7 +1266,7 @@ class ResponseValidator:
                 else:
                     values[key] = checked  # type: ignore[assignment]
             elif kind == _CALCULATE:  # the server's value replaces it (a warning if it differs)
-                if type(value) in (list, dict) and nested_deeper(value, _MAX_CLIENT_DEPTH):
+                if type(value) in (list, dict) and nested_deeper(value, MAX_CLIENT_DEPTH):
                     self._error(scope, node, INVALID_TYPE, _TOO_DEEP.text(scope.run.language))
                     continue
                 if scope.client is None:
