@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 
 from survey_service import demo
+from survey_service.build import is_compiled
 from survey_service.cli import run_migrations
 from survey_service.questionnaire.definition import load_definition
 from survey_service.validation import responses as validation_module
@@ -242,8 +243,9 @@ def rates(values: list[float]) -> str:
 
 def build() -> str:
     """How the validator was installed: compiled by mypyc (setup.py) or plain Python."""
-    compiled = not str(validation_module.__file__).endswith(".py")
-    return "compiled by mypyc" if compiled else "pure Python (SURVEY_PURE_PYTHON)"
+    if is_compiled(validation_module):
+        return "compiled by mypyc"
+    return "pure Python (SURVEY_PURE_PYTHON)"
 
 
 def main() -> None:

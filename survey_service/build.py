@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 PACKAGE = Path(__file__).resolve().parent
 # an install writes a module's source and its binary within moments of each other; a source
@@ -24,6 +25,11 @@ class CompiledModule:
     def stale(self) -> bool:
         """Whether the source changed after the build: Python would import the old binary."""
         return self.source.stat().st_mtime > self.binary.stat().st_mtime + _SLACK_SECONDS
+
+
+def is_compiled(module: ModuleType) -> bool:
+    """Whether an imported module runs compiled (its file is a binary, not Python source)."""
+    return not str(module.__file__).endswith(".py")
 
 
 def compiled_modules(package: Path = PACKAGE) -> list[CompiledModule]:

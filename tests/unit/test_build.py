@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from survey_service.build import compiled_modules, stale_warnings
+import tests
+from survey_service.build import compiled_modules, is_compiled, stale_warnings
 
 SUFFIX = ".cpython-311-x86_64-linux-gnu.so"
 
@@ -42,3 +43,14 @@ def test_a_source_edited_after_the_build_is_stale(tmp_path: Path) -> None:
     (warning,) = stale_warnings(root)
     assert warning.startswith("pkg/validation/responses.py changed after it was compiled")
     assert "pip install -e ." in warning
+
+
+def test_an_imported_module_is_compiled_when_its_file_is_a_binary() -> None:
+    from survey_service import build, jsonutil
+    from survey_service.validation import responses
+
+    assert not is_compiled(jsonutil)  # never compiled
+    assert not is_compiled(build)
+    # as the suite found the binaries next to the sources, unless told to import the sources
+    expected = "survey_service.validation.responses" in tests.COMPILED and not tests.PURE_PYTHON
+    assert is_compiled(responses) == expected

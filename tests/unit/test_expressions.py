@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from survey_service.build import is_compiled
 from survey_service.validation import expressions
 from survey_service.validation.expressions import (
     ALLOWED_FUNCTIONS,
@@ -1096,7 +1097,7 @@ def test_parsing_deep_in_the_stack_raises_expression_error() -> None:
     """Near Python's recursion limit the parser's RecursionError becomes an ExpressionError.
     Compiled by mypyc (as installed), the parser uses no Python frames: it just parses."""
     source = "if(1, " * 60 + "2" + ", 0)" * 60
-    compiled = not str(expressions.__file__).endswith(".py")
+    compiled = is_compiled(expressions)
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(len(inspect.stack(0)) + 120)
     try:
