@@ -7,10 +7,9 @@ PG_REPORT := var/pytest-postgresql.xml
 
 .PHONY: run test lint bench clean
 
-# setup.py compiles the validator and the projection with mypyc: rebuilt when they (or the
-# package modules whose types they rely on) change
-NATIVE_SOURCES := $(wildcard survey_service/validation/*.py) survey_service/analysis/layout.py \
-	survey_service/questionnaire/definition.py
+# setup.py compiles the modules listed in survey_service/build.py with mypyc: rebuilt when
+# they, or the package modules whose types they rely on, change (build.py lists both)
+NATIVE_SOURCES := survey_service/build.py $(shell $(PYTHON) survey_service/build.py)
 
 $(STAMP): pyproject.toml setup.py $(NATIVE_SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +29,10 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict survey_service
 
 # pytest on SQLite (the unit tests also on pure Python), then the same suite on PostgreSQL
-# when SURVEY_TEST_DATABASE_URL points there
+# when SURVEY_TEST_DATABASE_URL points there; the compiled build is required (tests/__init__.py)
+# unless it was installed pure (SURVEY_PURE_PYTHON=1)
+export SURVEY_TEST_REQUIRE_COMPILED := $(if $(filter-out 0,$(SURVEY_PURE_PYTHON)),0,1)
+
 test: lint
 	env -u SURVEY_TEST_DATABASE_URL $(BIN)/pytest -p no:cacheprovider
 	@echo "--- the unit tests on the Python sources of the compiled modules (SURVEY_PURE_PYTHON)"

@@ -1,6 +1,6 @@
 """Aggregates over 10k, 100k and 1M households: the endpoint against raw SQL and against svy."""
 
-# The data: synthetic households of the reference questionnaire (survey_service.demo: five
+# The data: synthetic households of the reference questionnaire (survey_service.synthetic: five
 # countries, urban and rural strata, 400 PSUs a stratum, rosters of 1-10 members), validated
 # and projected by the service's own code, then loaded with COPY. Final weights vary by PSU
 # (80 to 400, as weights after fieldwork would), written to the weight column the design
@@ -36,7 +36,7 @@ from typing import Any
 import psycopg
 
 from benchmarks.intake import REFERENCE, cli, free_port, server
-from survey_service import demo
+from survey_service import synthetic
 from survey_service.analysis.layout import AnalysisLayout, Projector
 from survey_service.cli import run_migrations
 from survey_service.db import AGGREGATE_SETTINGS, pg_array_literal
@@ -91,7 +91,7 @@ def _generate(job: tuple[int, int, str, int, int, int]) -> tuple[list[tuple[Any,
     now = datetime(2025, 11, 1, tzinfo=UTC)
     responses, units = [], []
     for offset in range(count):
-        body = demo.submission(rng)
+        body = synthetic.submission(rng)
         checked = validator.validate(body["answers"], language=body["language"], now=now)
         if not checked.ok:  # the generator makes valid households only
             raise RuntimeError(checked.errors[:3])

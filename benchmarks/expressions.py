@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from survey_service.expressions import Value, parse
 from survey_service.questionnaire.definition import check_definition
-from survey_service.validation.expressions import Value, parse
 
 REFERENCE = Path(__file__).resolve().parent.parent / "questionnaires"
 

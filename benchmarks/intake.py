@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 
-from survey_service import demo
+from survey_service import synthetic
 from survey_service.build import is_compiled
 from survey_service.cli import run_migrations
 from survey_service.questionnaire.definition import load_definition
@@ -172,7 +172,7 @@ class Client:
 
 def submissions(count: int, seed: int) -> list[dict[str, Any]]:
     rng = random.Random(seed)
-    return [demo.submission(rng) for _ in range(count)]
+    return [synthetic.submission(rng) for _ in range(count)]
 
 
 def encoded(payload: Any) -> bytes:

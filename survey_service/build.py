@@ -1,12 +1,28 @@
-"""Which modules of the package run compiled by mypyc (setup.py), and which binaries are stale."""
+"""Which modules of the package run compiled by mypyc (setup.py), and which binaries are stale.
+
+`COMPILED` is the one list of them: setup.py compiles it, and `python survey_service/build.py`
+prints it for the Makefile with the package modules whose types it relies on (a change to
+any of those rebuilds). This module imports nothing of the package, so that both can run it
+before the package's dependencies are installed.
+"""
 
 from __future__ import annotations
 
+import ast
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 PACKAGE = Path(__file__).resolve().parent
+
+# Pure Python modules (no Flask, no SQLAlchemy) that every household goes through; compiled
+# they validate and project about 1.7 times as fast. Paths are relative to the project root.
+COMPILED = (
+    "survey_service/expressions/evaluator.py",
+    "survey_service/validation/responses.py",
+    "survey_service/analysis/layout.py",
+)
 # an install writes a module's source and its binary within moments of each other; a source
 # edited after its build is newer by far more
 _SLACK_SECONDS = 2.0
@@ -51,3 +67,42 @@ def stale_warnings(package: Path = PACKAGE) -> list[str]:
         for module in compiled_modules(package)
         if module.stale
     ]
+
+
+def _imported_modules(source: Path, package: Path) -> set[Path]:
+    """The package's own modules that `source` imports at its top level."""
+    found = set()
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+            continue
+        parts = node.module.split(".")
+        if parts[0] != package.name:
+            continue
+        base = package.parent.joinpath(*parts)
+        for alias in node.names:
+            submodule = base / f"{alias.name}.py"
+            if submodule.is_file():  # `from package import module`
+                found.add(submodule)
+            elif base.with_suffix(".py").is_file():
+                found.add(base.with_suffix(".py"))
+            elif (base / "__init__.py").is_file():
+                found.add(base / "__init__.py")
+    return found
+
+
+def build_inputs(package: Path = PACKAGE) -> list[Path]:
+    """The compiled modules and every package module they import, directly or not: the
+    sources a rebuild depends on."""
+    root = package.parent
+    pending = [root / name for name in COMPILED]
+    seen: set[Path] = set()
+    while pending:
+        source = pending.pop()
+        if source not in seen:
+            seen.add(source)
+            pending.extend(_imported_modules(source, package))
+    return sorted(seen)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(" ".join(str(p.relative_to(PACKAGE.parent)) for p in build_inputs()) + "\n")

@@ -1,9 +1,12 @@
 """The test suite; first settles which build of the compiled modules it tests.
 
-setup.py compiles the validator and the projection with mypyc, next to their Python sources,
-and the suite tests those binaries, as the service runs them. A binary older than its source
-would test stale code: the run stops and asks for a rebuild. With SURVEY_TEST_PURE_PYTHON=1
-the Python sources are imported instead, as a SURVEY_PURE_PYTHON=1 install runs them.
+setup.py compiles the modules of `survey_service.build.COMPILED` with mypyc, next to their
+Python sources, and the suite tests those binaries, as the service runs them. When a source
+was edited after its build, the suite imports the Python sources of them all instead (the
+binaries share one library, so they are replaced together) and says so in its header: a
+developer's edit is tested at once, with no rebuild step. `make test` sets
+SURVEY_TEST_REQUIRE_COMPILED=1, which refuses stale or missing binaries rather than fall back,
+so that CI tests the compiled build. SURVEY_TEST_PURE_PYTHON=1 imports the sources on purpose.
 """
 
 from __future__ import annotations
@@ -18,8 +21,19 @@ from types import ModuleType
 
 from survey_service.build import compiled_modules, stale_warnings
 
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
+
+
 COMPILED = {module.name: module.source for module in compiled_modules()}
-PURE_PYTHON = os.environ.get("SURVEY_TEST_PURE_PYTHON", "") not in ("", "0")
+STALE = stale_warnings()
+if _flag("SURVEY_TEST_REQUIRE_COMPILED") and not _flag("SURVEY_TEST_PURE_PYTHON"):
+    if not COMPILED:
+        sys.exit("SURVEY_TEST_REQUIRE_COMPILED=1, but no compiled module was found")
+    if STALE:
+        sys.exit("\n".join(STALE))
+PURE_PYTHON = _flag("SURVEY_TEST_PURE_PYTHON") or bool(STALE)
 
 
 class _Sources(importlib.abc.MetaPathFinder):
@@ -34,8 +48,9 @@ class _Sources(importlib.abc.MetaPathFinder):
 
 if PURE_PYTHON:
     sys.meta_path.insert(0, _Sources())
-elif stale := stale_warnings():
-    sys.exit("\n".join(stale))
-BUILD = (
-    "pure Python" if PURE_PYTHON or not COMPILED else f"compiled by mypyc: {', '.join(COMPILED)}"
-)
+if not COMPILED or PURE_PYTHON:
+    BUILD = "pure Python"
+    if STALE and not _flag("SURVEY_TEST_PURE_PYTHON"):
+        BUILD += " (the compiled build is older than its sources; `make` rebuilds it)"
+else:
+    BUILD = f"compiled by mypyc: {', '.join(COMPILED)}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -20,15 +19,13 @@ import tests
 from survey_service import create_app
 from survey_service.cli import run_migrations
 from survey_service.db import Base
+from tests.helpers import REFERENCE, minimal_definition
 
 # CI replays a fixed set of examples, so a submission never fails on a newly drawn one;
 # local runs keep exploring new examples each time
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
-
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "questionnaires" / "climate-migration-household.json"
 
 
 def _database_url(tmp_dir: Path) -> str:
@@ -132,81 +129,6 @@ def researcher(make_user: Callable[..., dict[str, str]]) -> dict[str, str]:
 def reference_definition() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(REFERENCE.read_text(encoding="utf-8"))
     return data
-
-
-def minimal_definition(qid: str = "flood-pilot", **changes: Any) -> dict[str, Any]:
-    """A small valid definition with a roster, a constraint, skip logic and tags."""
-    definition: dict[str, Any] = {
-        "id": qid,
-        "title": {"en": "Flood pilot", "ru": "Пилот: наводнения"},
-        "default_language": "en",
-        "languages": ["en", "ru"],
-        "choice_lists": {
-            "yes_no": [
-                {"name": "yes", "label": {"en": "Yes", "ru": "Да"}},
-                {"name": "no", "label": {"en": "No", "ru": "Нет"}},
-            ],
-            "countries": [
-                {"name": "KG", "label": {"en": "Kyrgyzstan", "ru": "Кыргызстан"}},
-                {"name": "TJ", "label": {"en": "Tajikistan", "ru": "Таджикистан"}},
-            ],
-            "sex": [
-                {"name": "F", "label": {"en": "Female", "ru": "Женский"}},
-                {"name": "M", "label": {"en": "Male", "ru": "Мужской"}},
-            ],
-        },
-        "questions": [
-            {
-                "name": "country",
-                "type": "select_one",
-                "choices": "countries",
-                "label": {"en": "Country", "ru": "Страна"},
-                "required": True,
-            },
-            {"name": "cluster", "type": "text", "label": {"en": "Cluster"}, "required": True},
-            {
-                "name": "flooded",
-                "type": "select_one",
-                "choices": "yes_no",
-                "label": {"en": "Flooded since 2015?"},
-            },
-            {
-                "name": "flood_year",
-                "type": "integer",
-                "label": {"en": "Year of the flood"},
-                "relevant": "${flooded} = 'yes'",
-                "constraint": ". >= 2015 and . <= 2026",
-                "constraint_message": {"en": "2015 to 2026", "ru": "С 2015 по 2026"},
-            },
-            {
-                "name": "hh_size",
-                "type": "integer",
-                "label": {"en": "Household size"},
-                "required": True,
-                "constraint": ". >= 1 and . < 30",
-            },
-            {
-                "name": "members",
-                "type": "repeat",
-                "label": {"en": "Members"},
-                "repeat_count": "${hh_size}",
-                "questions": [
-                    {"name": "sex", "type": "select_one", "choices": "sex", "label": {"en": "Sex"}},
-                    {
-                        "name": "age",
-                        "type": "integer",
-                        "label": {"en": "Age"},
-                        "constraint": ". >= 0 and . <= 120",
-                    },
-                ],
-            },
-            {"name": "n_members", "type": "calculate", "calculation": "count(${age})"},
-        ],
-        "tags": {"country": "country"},
-        "design": {"psu": "cluster"},
-    }
-    definition.update(changes)
-    return copy.deepcopy(definition)
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from survey_service.expressions import to_number, to_string
 from survey_service.questionnaire.definition import Definition, Question
-from survey_service.validation.expressions import to_number, to_string
 
 __all__ = [
     "EMPTY_LAYOUT",

@@ -139,8 +139,8 @@ class VersionXForm(MethodView):
     @blp.response(200, description="The XForm XML that ODK Collect and Enketo download.")
     def get(self, qid: str, version: int) -> Any:
         """The version as an XForm."""
-        xml, digest = openrosa.xform_for(db_session(), qid, version)
-        return Response(xml, mimetype="text/xml", headers={"ETag": f'"{digest}"'})
+        xform = openrosa.xform_for(db_session(), qid, version)
+        return Response(xform.xml, mimetype="text/xml", headers={"ETag": f'"{xform.hash}"'})
 
 
 @blp.route("/<string:qid>/close")

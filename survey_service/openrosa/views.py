@@ -76,7 +76,7 @@ def form_list() -> Response:
     session = db_session()
     entries = []
     for form in service.published_forms(session):
-        _, digest = service.xform_for(session, form.qid, form.version)
+        digest = service.xform_for(session, form.qid, form.version).hash
         entries.append(
             FormEntry(
                 form_id=form.qid,
@@ -98,7 +98,7 @@ def form_list() -> Response:
 def form(qid: str, version: int) -> Response:
     """The XForm of one published version."""
     _submitter()
-    xml, _ = service.xform_for(db_session(), qid, version)
+    xml = service.xform_for(db_session(), qid, version).xml
     return _reply(xml.encode("utf-8"))
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import jsonschema
 
 from survey_service import codes
+from survey_service.expressions import Expression, ExpressionError, parse
 from survey_service.jsonutil import nested_deeper
-from survey_service.validation.expressions import Expression, ExpressionError, parse
 
 ANSWERABLE_TYPES = frozenset(
     {"integer", "decimal", "text", "select_one", "select_multiple", "date", "datetime", "geopoint"}

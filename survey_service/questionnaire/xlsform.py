@@ -23,6 +23,7 @@ from pyxform.xls2json import (  # type: ignore[import-untyped]
 )
 from pyxform.xls2json_backends import get_xlsform  # type: ignore[import-untyped]
 
+from survey_service.expressions import ExpressionError, parse
 from survey_service.questionnaire.definition import (
     SELECT_TYPES,
     TEXT_KEYS,
@@ -31,7 +32,6 @@ from survey_service.questionnaire.definition import (
     check_definition,
     format_path,
 )
-from survey_service.validation.expressions import ExpressionError, parse
 
 __all__ = [
     "DESIGN_ROLES",

@@ -34,7 +34,6 @@ import datetime
 import itertools
 import math
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -47,12 +46,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from survey_service.analysis.layout import HOUSEHOLD, AnalysisLayout, unit_of
-from survey_service.analysis.sql import Column, Compiled, VariableError, compile_expression
 from survey_service.codes import AGE_GROUPS
 from survey_service.config import Settings
 from survey_service.db import fetch_aggregate
 from survey_service.errors import Forbidden, NotFound, Unprocessable
 from survey_service.exports.tables import VALUE_COLUMNS, Table
+from survey_service.expressions.sql import Column, Compiled, VariableError, compile_expression
 from survey_service.models import (
     Principal,
     Questionnaire,
@@ -63,7 +62,8 @@ from survey_service.models import (
     WeightSet,
     WeightSetEntry,
 )
-from survey_service.questionnaire.definition import Definition, Question, load_definition
+from survey_service.questionnaire.definition import Definition, Question
+from survey_service.services.versions import published
 from survey_service.statistics.disclosure import (
     CONF_FREE,
     TOTAL,
@@ -828,29 +828,6 @@ def _latest_version(
     return found
 
 
-# checking a definition takes a tenth of a second: each version is read once per process,
-# keyed by (id, content hash) as a version never changes and tests reuse ids
-_understood_versions: dict[tuple[int, str], tuple[Definition, AnalysisLayout]] = {}
-_understood_lock = threading.Lock()
-_UNDERSTOOD_CACHE_SIZE = 64
-
-
-def _understood(
-    session: Session, version: QuestionnaireVersion
-) -> tuple[Definition, AnalysisLayout]:
-    """The checked definition and analysis layout of a published version."""
-    key = (version.id, version.content_hash)
-    found = _understood_versions.get(key)
-    if found is None:
-        definition = load_definition(version.definition)
-        found = (definition, AnalysisLayout.from_json(version.analysis_layout))
-        with _understood_lock:
-            if len(_understood_versions) >= _UNDERSTOOD_CACHE_SIZE:
-                _understood_versions.pop(next(iter(_understood_versions)))
-            _understood_versions[key] = found
-    return found
-
-
 def _weight_set(session: Session, qid: str, name: str, version: int | None) -> WeightSet:
     query = sa.select(WeightSet).where(WeightSet.questionnaire_id == qid, WeightSet.name == name)
     if version is not None:
@@ -898,7 +875,8 @@ def run_aggregate(
             "Disclosure control cannot be switched off on this service.",
         )
     version = _latest_version(session, qid, request.versions)
-    definition, layout = _understood(session, version)
+    derived = published(version)
+    definition, layout = derived.definition, derived.layout
     dialect = session.get_bind().dialect.name
     tables = _Tables(dialect, request.unit)
     planner = _Planner(request, definition, layout, dialect, tables, now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,21 +22,9 @@ from survey_service.models import (
 )
 from survey_service.openrosa.xml import Instance
 from survey_service.questionnaire.definition import Definition
-from survey_service.questionnaire.xform import xform_from_definition, xform_hash
 from survey_service.services import responses
+from survey_service.services.versions import XForm, published_version
 from survey_service.storage import AttachmentStore, content_key
-
-_cache_lock = threading.Lock()
-# keyed by content hash and version number (an XForm carries it): ids can be reused
-_xforms: dict[tuple[str, int], tuple[str, str]] = {}
-_CACHE_SIZE = 64
-
-
-def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    with _cache_lock:
-        if len(cache) >= _CACHE_SIZE:
-            cache.pop(next(iter(cache)))
-        cache[key] = value
 
 
 @dataclass(frozen=True)
@@ -97,22 +84,17 @@ def version_ref(session: Session, qid: str, version: int | None) -> VersionRef |
 
 def definition_for(session: Session, ref: VersionRef) -> Definition:
     """The typed definition of a published version: the one its cached validator holds."""
-    return responses.compiled_version(session, *ref).definition
+    return published_version(session, *ref).definition
 
 
-def xform_for(session: Session, qid: str, version: int) -> tuple[str, str]:
-    """The XForm XML of a published version and its OpenRosa hash (built once per process)."""
+def xform_for(session: Session, qid: str, version: int) -> XForm:
+    """The XForm of a published version and its OpenRosa hash (built once per process)."""
     ref = version_ref(session, qid, version)
     if ref is None:
         raise NotFound(
             "questionnaire.version_not_found", f"Questionnaire {qid!r} has no version {version}."
         )
-    found = _xforms.get((ref[1], version))
-    if found is None:
-        xml = xform_from_definition(definition_for(session, ref).raw, version=version)
-        found = (xml, xform_hash(xml))
-        _remember(_xforms, (ref[1], version), found)
-    return found
+    return published_version(session, *ref).xform
 
 
 @dataclass(frozen=True)

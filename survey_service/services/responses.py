@@ -7,7 +7,6 @@ import binascii
 import functools
 import math
 import re
-import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from survey_service.analysis.layout import AnalysisLayout, Projector
 from survey_service.db import HotQuery, pg_array_literal, utcnow
 from survey_service.errors import (
     BadRequest,
@@ -47,49 +45,8 @@ from survey_service.models import (
     ReviewState,
     Role,
 )
-from survey_service.questionnaire.definition import Definition, load_definition
 from survey_service.services.questionnaires import get_questionnaire
-from survey_service.validation.responses import ResponseValidator
-
-
-@dataclass(frozen=True)
-class CompiledVersion:
-    """What intake needs of a published version, built once per process: its checked
-    definition, its validator and the projector filling its analysis arrays."""
-
-    definition: Definition
-    validator: ResponseValidator
-    projector: Projector
-
-
-# keyed by (id, content hash): a version never changes, and ids are reused in tests
-_compiled: dict[tuple[int, str], CompiledVersion] = {}
-_compiled_lock = threading.Lock()
-_COMPILED_CACHE_SIZE = 64
-
-
-def compiled_version(session: Session, version_id: int, content_hash: str) -> CompiledVersion:
-    """The compiled form of a published version, from the cache or built now."""
-    key = (version_id, content_hash)
-    compiled = _compiled.get(key)
-    if compiled is None:
-        found = session.execute(
-            select(QuestionnaireVersion.definition, QuestionnaireVersion.analysis_layout).where(
-                QuestionnaireVersion.id == version_id
-            )
-        ).one()
-        definition = load_definition(found.definition)
-        compiled = CompiledVersion(
-            definition,
-            ResponseValidator(definition),
-            Projector(AnalysisLayout.from_json(found.analysis_layout), definition),
-        )
-        with _compiled_lock:
-            if len(_compiled) >= _COMPILED_CACHE_SIZE:
-                _compiled.pop(next(iter(_compiled)))
-            _compiled[key] = compiled
-    return compiled
-
+from survey_service.services.versions import published_version
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -504,7 +461,7 @@ def _prepare(
         return SubmitResult(
             str(raw_id), 422, code=exc.code, detail=exc.detail, errors=exc.errors or []
         )
-    compiled = compiled_version(session, version.id, version.content_hash)
+    compiled = published_version(session, version.id, version.content_hash)
     validated = compiled.validator.validate(
         submission.answers, language=submission.language, now=now
     )
@@ -689,7 +646,7 @@ def revise_response(
             QuestionnaireVersion.id == response.version_id
         )
     )
-    compiled = compiled_version(session, response.version_id, version_hash or "")
+    compiled = published_version(session, response.version_id, version_hash or "")
     validated = compiled.validator.validate(answers, language=language, now=now)
     if not validated.ok:
         raise Unprocessable(

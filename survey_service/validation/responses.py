@@ -32,9 +32,9 @@ from collections.abc import Callable, Container, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from survey_service.expressions import Expression, Value, to_number, to_string
 from survey_service.jsonutil import MAX_CLIENT_DEPTH, nested_deeper
 from survey_service.questionnaire.definition import Choice, Definition, Question
-from survey_service.validation.expressions import Expression, Value, to_number, to_string
 from survey_service.validation.messages import languages_of, message
 
 __all__ = [

@@ -15,9 +15,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from survey_service.config import load_settings
-from tests.api.test_questionnaires import assert_problem
-from tests.unit.test_estimation import svy_reference
-from tests.unit.test_table_writers import dataflow, read_back
+from tests.helpers import assert_problem, dataflow, read_back, svy_reference
 
 Q = "/api/v1/questionnaires/agg-pilot"
 A = f"{Q}/aggregates"

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_service import demo
+from survey_service import synthetic
 from survey_service.models import Attachment, Response
 
 QID = "climate-migration-household"
@@ -120,7 +120,7 @@ def message(response: Any) -> str:
 
 
 def household(seed: int = 1) -> dict[str, Any]:
-    return demo.household(random.Random(seed))
+    return synthetic.household(random.Random(seed))
 
 
 @pytest.fixture

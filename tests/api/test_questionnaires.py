@@ -7,24 +7,13 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from tests.conftest import minimal_definition
+from tests.helpers import assert_problem, minimal_definition
 
 BASE = "/api/v1/questionnaires"
 
 
 def create(client: FlaskClient, headers: dict[str, str], definition: dict[str, Any]) -> Any:
     return client.post(BASE, json=definition, headers=headers)
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body: dict[str, Any] = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == status
-    assert body["type"] == f"urn:survey-service:problem:{code}"
-    assert body["title"] and body["detail"]
-    return body
 
 
 def test_create_returns_a_draft_with_location(client: FlaskClient, researcher: dict) -> None:

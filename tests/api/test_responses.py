@@ -16,32 +16,9 @@ from sqlalchemy import func, select, text
 
 from survey_service.models import Principal, QuestionnaireVersion, Response, ResponseUnit
 from survey_service.services import responses as service
-from tests.api.test_questionnaires import assert_problem
-from tests.conftest import minimal_definition
+from tests.helpers import assert_problem, body, household, minimal_definition
 
 Q = "/api/v1/questionnaires/flood-pilot"
-
-
-def household(**changes: Any) -> dict[str, Any]:
-    answers: dict[str, Any] = {
-        "country": "KG",
-        "cluster": "KG-017",
-        "flooded": "yes",
-        "flood_year": 2020,
-        "hh_size": 2,
-        "members": [{"sex": "F", "age": 34}, {"sex": "M", "age": 36}],
-    }
-    answers.update(changes)
-    return answers
-
-
-def body(answers: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "instance_id": extra.pop("instance_id", str(uuid.uuid4())),
-        "answers": household() if answers is None else answers,
-        "meta": {"device_id": "tablet-7", "started_at": "2026-06-01T09:00:00+06:00"},
-        **extra,
-    }
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from survey_service import create_app
-from tests.api.test_questionnaires import assert_problem
+from tests.helpers import assert_problem
 
 
 def test_health(client: FlaskClient) -> None:

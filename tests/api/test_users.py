@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from tests.api.test_questionnaires import assert_problem
+from tests.helpers import assert_problem
 
 
 def test_admin_creates_a_user_whose_token_works(client: FlaskClient, admin: dict) -> None:

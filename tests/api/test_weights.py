@@ -14,9 +14,7 @@ from sqlalchemy import func, select
 
 from survey_service.models import WeightSet, WeightSetEntry
 from survey_service.services import weights as weights_service
-from tests.api.test_questionnaires import assert_problem
-from tests.api.test_responses import body, household
-from tests.conftest import minimal_definition
+from tests.helpers import assert_problem, body, household, minimal_definition
 
 Q = "/api/v1/questionnaires/flood-pilot"
 UNKNOWN = "6f1c8a52-4f0e-4b8e-9d1e-0c9a4a7e2b11"

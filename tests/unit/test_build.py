@@ -54,3 +54,17 @@ def test_an_imported_module_is_compiled_when_its_file_is_a_binary() -> None:
     # as the suite found the binaries next to the sources, unless told to import the sources
     expected = "survey_service.validation.responses" in tests.COMPILED and not tests.PURE_PYTHON
     assert is_compiled(responses) == expected
+
+
+def test_the_compiled_list_and_what_a_rebuild_depends_on() -> None:
+    from survey_service.build import COMPILED, PACKAGE, build_inputs
+
+    root = PACKAGE.parent
+    inputs = build_inputs()
+    assert all((root / name).is_file() for name in COMPILED)
+    assert {root / name for name in COMPILED} <= set(inputs)
+    # the validator relies on the definition's types: editing it rebuilds
+    assert PACKAGE / "questionnaire" / "definition.py" in inputs
+    # nothing is there for being imported inside a function, or by the package's __init__
+    assert PACKAGE / "__init__.py" not in inputs
+    assert not any(p.parent.name in ("api", "services", "models") for p in inputs)

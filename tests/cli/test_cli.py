@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from survey_service.cli import main
-from tests.conftest import REFERENCE, minimal_definition
+from tests.helpers import REFERENCE, minimal_definition
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from survey_service.questionnaire.definition import Question
 from survey_service.validation.responses import ValidatedResponse
-from tests.unit.test_validator import NOW, reference_household, reference_validator
+from tests.helpers import NOW, reference_household, reference_validator
 
 VALIDATOR = reference_validator()
 DEFINITION = VALIDATOR.definition

@@ -11,9 +11,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import polars as pl
 import pytest
-import svy
 from scipy.special import stdtrit
 
 from survey_service.statistics.estimation import (
@@ -26,6 +24,7 @@ from survey_service.statistics.estimation import (
     estimate,
     estimate_arrays,
 )
+from tests.helpers import Unit, svy_reference
 
 REL = 1e-9
 
@@ -35,8 +34,6 @@ STRATA = {"S1": 6, "S2": 3, "S3": 4, "S4": 2, "S5": 5}
 SINGLETONS = {"S6": 1, "S7": 1}
 REGIONS = ("north", "south", "east")
 STATUSES = ("IDP", "host")
-
-Unit = dict[str, Any]
 
 
 def make_units(strata: dict[str, int], seed: int = 20240506) -> list[Unit]:
@@ -131,67 +128,6 @@ def design_of(
 # * Design effect: `deff="wr"` without FPC, `deff="wor"` with it (see the module notes).
 # * Proportions: svy's `prop` gives the estimate, se and deff (level 1 of the 0/1 variable);
 #   its intervals are logit-based, so the Wald interval comes from `mean` of the same variable.
-
-SVY_SINGLETON = {"fail": None, "skip": "skip", "centered": "center"}
-
-
-def svy_reference(
-    units: list[Unit], stat: str, *, fpc: bool, single_psu: str
-) -> dict[tuple[str, ...], dict[str, float]]:
-    frame = pl.DataFrame(
-        units,
-        schema={
-            "id": pl.Int64,
-            "h": pl.Utf8,
-            "psu": pl.Utf8,
-            "w": pl.Float64,
-            "region": pl.Utf8,
-            "status": pl.Utf8,
-            "y": pl.Float64,
-            "x": pl.Float64,
-            "b": pl.Float64,
-            "N": pl.Int64,
-        },
-    )
-    sample = svy.Sample(
-        frame,
-        svy.Design(
-            stratum="h",
-            psu="psu",
-            wgt="w",
-            pop_size="N" if fpc else None,
-            singleton=SVY_SINGLETON[single_psu],
-        ),
-    )
-    est = sample.estimation
-    deff = "wor" if fpc else "wr"
-    out: dict[tuple[str, ...], dict[str, float]] = {}
-    for by in (["region", "status"], None):
-        kw: dict[str, Any] = {"by": by, "deff": deff, "drop_nulls": True}
-        if stat == "total":
-            main = wald = est.total("y", **kw)
-        elif stat == "mean":
-            main = wald = est.mean("y", **kw)
-        elif stat == "ratio":
-            main = wald = est.ratio("y", "x", **kw)
-        else:
-            main, wald = est.prop("b", **kw), est.mean("b", **kw)
-        rows = main.to_polars().rows(named=True)
-        if stat == "proportion":  # keep level 1 of the 0/1 variable
-            rows = [r for r in rows if r["b"] == 1.0]
-        for key, row in zip(wald.keys(), rows, strict=True):
-            cell = tuple(key) if by else ()
-            ci = wald.contrast({key: 1.0}).to_polars().row(0, named=True)
-            out[cell] = {
-                "estimate": row["est"],
-                "se": row["se"],
-                "deff": row["deff"],
-                "ci_low": ci["lci"],
-                "ci_high": ci["uci"],
-                "df": main.design_df,
-                "n": row["n"],
-            }
-    return out
 
 
 def ours(units: list[Unit], stat: str, *, fpc: bool, single_psu: str) -> dict[Any, Estimate]:

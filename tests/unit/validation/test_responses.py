@@ -6,7 +6,6 @@ import copy
 import datetime
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,117 +16,11 @@ from survey_service.validation.responses import (
     ResponseValidator,
     ValidatedResponse,
 )
-from tests.conftest import minimal_definition
-
-REFERENCE = (
-    Path(__file__).resolve().parents[2] / "questionnaires" / "climate-migration-household.json"
-)
-NOW = datetime.datetime(2025, 6, 1, 12, 0, tzinfo=datetime.UTC)
-
-_validators: dict[str, ResponseValidator] = {}
-
-
-def reference_validator() -> ResponseValidator:
-    if "reference" not in _validators:
-        data = json.loads(REFERENCE.read_text(encoding="utf-8"))
-        _validators["reference"] = ResponseValidator(load_definition(data))
-    return _validators["reference"]
+from tests.helpers import NOW, minimal_definition, reference_household, reference_validator
 
 
 def validator_for(**changes: Any) -> ResponseValidator:
     return ResponseValidator(load_definition(minimal_definition(**changes)))
-
-
-def member(name: str, sex: str, age: int, relationship: str, **more: Any) -> dict[str, Any]:
-    answers: dict[str, Any] = {
-        "member_name": name,
-        "member_sex": sex,
-        "member_age": age,
-        "member_relationship": relationship,
-        "member_elsewhere": "no",
-    }
-    if age >= 6:
-        answers["member_education"] = "upper_secondary"
-    if age >= 15:
-        answers["member_activity"] = "farming"
-    answers.update(more)
-    return answers
-
-
-def reference_household() -> dict[str, Any]:
-    """A valid household of three in Kyrgyzstan: flooded, moved and back, a son in Russia."""
-    return {
-        "interview_start": "2025-06-01T10:00:00+06:00",
-        "consent": "yes",
-        "identification": {
-            "country": "KG",
-            "region": "KG-C",
-            "settlement_type": "town",
-            "cluster": "KG-U-0042",
-            "household_number": 17,
-        },
-        "household": {
-            "hh_size": 3,
-            "members": [
-                member("Aibek Asanov", "M", 45, "head"),
-                member(
-                    "Bakyt Asanov",
-                    "M",
-                    22,
-                    "child",
-                    member_elsewhere="yes",
-                    member_where="abroad",
-                    member_destination="RU",
-                    member_away_reason="work",
-                ),
-                member("Aiday Asanova", "F", 3, "grandchild"),
-            ],
-            "respondent_line": 1,
-        },
-        "hazard_exposure": {
-            "hazards_experienced": ["MH0600", "GH0303"],
-            "worst_hazard": "MH0600",
-            "worst_year": 2021,
-            "worst_severity": "severe",
-        },
-        "impacts": {
-            "housing_damage": "major",
-            "has_land": "yes",
-            "land_lost_ha": 0.5,
-            "crops_lost": "half_or_more",
-            "has_livestock": "no",
-            "income_lost": 1200.5,
-        },
-        "displacement_history": {
-            "moved_due_hazard": "yes",
-            "move_details": {
-                "move_date": "2021-05-01",
-                "move_from_region": "KG-C",
-                "move_abroad": "no",
-                "move_to_region": "KG-T",
-                "move_months": 12,
-                "returned": "yes",
-            },
-        },
-        "intentions": {
-            "plan_move": "yes",
-            "plan_move_destination": "other_region",
-            "move_reasons": ["hazard_risk", "better_work"],
-        },
-        "current_status": {"forced_move_other": "no", "displacement_status": "IDP_RETURNED"},
-        "migration_remittances": {
-            "members_abroad": 1,
-            "remittances_received": "yes",
-            "remittance_amount": 500,
-            "remittance_frequency": "monthly",
-            "remittance_uses": ["food", "debt"],
-        },
-        "assistance": {"assistance_received": ["cash", "food"], "assistance_sources": ["ngo"]},
-        "closing": {
-            "gps": {"lat": 42.87, "lon": 74.59, "alt": 780.0, "accuracy": 4.5},
-            "interview_end": "2025-06-01T10:55:00+06:00",
-        },
-    }
 
 
 def check(answers: Any, language: str | None = None, **kwargs: Any) -> ValidatedResponse:

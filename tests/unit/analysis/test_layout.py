@@ -11,7 +11,7 @@ import pytest
 from survey_service.analysis.layout import EMPTY_LAYOUT, AnalysisLayout, Projector, UnitSlots
 from survey_service.db import pg_array_literal
 from survey_service.questionnaire.definition import load_definition
-from tests.conftest import REFERENCE, minimal_definition
+from tests.helpers import REFERENCE, minimal_definition
 
 
 def layout_of(*definitions: dict[str, Any]) -> AnalysisLayout:

@@ -7,7 +7,6 @@ import json
 import random
 import uuid
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import defusedxml.ElementTree as DET
@@ -15,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from survey_service.demo import household
 from survey_service.openrosa.xml import (
     FORM_LIST_NS,
     MANIFEST_NS,
@@ -34,11 +32,10 @@ from survey_service.openrosa.xml import (
     parse_instance,
 )
 from survey_service.questionnaire.definition import Definition, load_definition
+from survey_service.synthetic import household
 from survey_service.validation.responses import ResponseValidator
+from tests.helpers import REFERENCE
 
-REFERENCE = (
-    Path(__file__).resolve().parents[2] / "questionnaires" / "climate-migration-household.json"
-)
 FORM_ID = "climate-migration-household"
 NOW = datetime.datetime(2025, 7, 1, 12, 0, tzinfo=datetime.UTC)
 UUID = "uuid:6f1c1d2e-8a51-4c53-9a5e-3f0e2b1c4d5a"

@@ -104,7 +104,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from survey_service.validation import expressions as xp
+from survey_service.expressions import evaluator as xp
 
 __all__ = [
     "SUPPORTED_FUNCTIONS",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -13,9 +12,8 @@ import pytest
 from defusedxml import ElementTree
 
 from survey_service.questionnaire.xform import XFormError, xform_from_definition, xform_hash
-from tests.unit.test_xlsform import FEATURE_DEFINITION
+from tests.helpers import FEATURE_DEFINITION, REFERENCE
 
-REFERENCE = Path(__file__).parents[2] / "questionnaires" / "climate-migration-household.json"
 NS = {
     "h": "http://www.w3.org/1999/xhtml",
     "x": "http://www.w3.org/2002/xforms",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,7 @@ from survey_service.questionnaire.xlsform import (
     language_column_name,
     xlsform_from_definition,
 )
-
-REFERENCE = Path(__file__).parents[2] / "questionnaires" / "climate-migration-household.json"
+from tests.helpers import FEATURE_DEFINITION, REFERENCE
 
 Rows = list[list[Any]]
 
@@ -214,184 +212,6 @@ FEATURE_SETTINGS: Rows = [
 
 def feature_workbook() -> bytes:
     return workbook(FEATURE_SURVEY, FEATURE_CHOICES, FEATURE_SETTINGS)
-
-
-FEATURE_DEFINITION: dict[str, Any] = {
-    "id": "climate-pilot-2",
-    "title": {"en": "Pilot", "ru": "Пилот"},
-    "default_language": "en",
-    "languages": ["en", "ru"],
-    "description": {"en": "A pilot survey"},
-    "choice_lists": {
-        "countries": [
-            {"name": "KG", "label": {"en": "Kyrgyzstan", "ru": "Кыргызстан"}},
-            {"name": "KZ", "label": {"en": "Kazakhstan"}},
-        ],
-        "regions": [
-            {"name": "KG-C", "label": {"en": "Chuy"}, "properties": {"country": "KG"}},
-            {"name": "KZ-10", "label": {"en": "Abai"}, "properties": {"country": "KZ"}},
-        ],
-        "hazards": [
-            {"name": "MH0600", "label": {"en": "Flood", "ru": "Наводнение"}},
-            {"name": "MH0401", "label": {"en": "Drought"}},
-        ],
-        "statuses": [
-            {"name": "IDP", "label": {"en": "Internally displaced"}},
-            {"name": "NON_DISPLACED", "label": {"en": "Not displaced"}},
-        ],
-        "yes_no": [
-            {"name": "yes", "label": {"en": "Yes", "ru": "Да"}},
-            {"name": "no", "label": {"en": "No", "ru": "Нет"}},
-        ],
-        "sexes": [
-            {"name": "F", "label": {"en": "Female"}},
-            {"name": "M", "label": {"en": "Male"}},
-        ],
-    },
-    "questions": [
-        {"name": "start_time", "type": "datetime", "label": {"en": "Start"}, "required": True},
-        {
-            "name": "country",
-            "type": "select_one",
-            "label": {"en": "Country", "ru": "Страна"},
-            "hint": {"en": "Where the household lives"},
-            "choices": "countries",
-            "required": True,
-            "required_message": {"en": "Choose a country"},
-        },
-        {
-            "name": "region",
-            "type": "select_one",
-            "label": {"en": "Region"},
-            "choices": "regions",
-            "choice_filter": "country = ${country}",
-            "required": True,
-        },
-        {
-            "name": "hazard",
-            "type": "select_one",
-            "label": {"en": "Worst hazard"},
-            "choices": "hazards",
-        },
-        {
-            "name": "status",
-            "type": "select_one",
-            "label": {"en": "Status"},
-            "choices": "statuses",
-            "appearance": "minimal",
-        },
-        {
-            "name": "hh",
-            "type": "group",
-            "label": {"en": "Household", "ru": "Домохозяйство"},
-            "relevant": "${country} != ''",
-            "appearance": "field-list",
-            "questions": [
-                {
-                    "name": "hh_size",
-                    "type": "integer",
-                    "label": {"en": "People"},
-                    "required": "${status} != 'IDP'",
-                    "required_message": {"en": "How many people?"},
-                    "constraint": ". >= 1 and . <= 30",
-                    "constraint_message": {"en": "Between 1 and 30", "ru": "От 1 до 30"},
-                    "default": 1,
-                },
-                {"name": "wt", "type": "calculate", "calculation": "1.5"},
-                {"name": "cluster", "type": "text", "label": {"en": "Cluster"}, "required": False},
-                {
-                    "name": "members",
-                    "type": "repeat",
-                    "label": {"en": "Member"},
-                    "repeat_count": "${hh_size}",
-                    "questions": [
-                        {
-                            "name": "member_name",
-                            "type": "text",
-                            "label": {"en": "Name"},
-                            "pii": True,
-                        },
-                        {
-                            "name": "member_income",
-                            "type": "decimal",
-                            "label": {"en": "Income"},
-                            "default": 2.5,
-                        },
-                        {
-                            "name": "member_sex",
-                            "type": "select_one",
-                            "label": {"en": "Sex"},
-                            "choices": "sexes",
-                        },
-                        {"name": "member_age", "type": "integer", "label": {"en": "Age"}},
-                        {
-                            "name": "trips",
-                            "type": "repeat",
-                            "label": {"en": "Trip"},
-                            "repeat_count": "${hh_size} - 1",
-                            "questions": [
-                                {
-                                    "name": "trip_date",
-                                    "type": "date",
-                                    "label": {"en": "Date"},
-                                    "pii": False,
-                                },
-                                {
-                                    "name": "trip_gps",
-                                    "type": "geopoint",
-                                    "label": {"en": "Where"},
-                                    "parameters": "capture-accuracy=10",
-                                },
-                            ],
-                        },
-                    ],
-                },
-            ],
-        },
-        {
-            "name": "hazards_seen",
-            "type": "select_multiple",
-            "label": {"en": "Hazards"},
-            "choices": "hazards",
-            "or_other": True,
-        },
-        {  # added, as pyxform adds it, since the sheet has no hazards_seen_other
-            "name": "hazards_seen_other",
-            "type": "text",
-            "label": {"en": "Specify other."},
-            "relevant": "selected(${hazards_seen}, 'other')",
-        },
-        {
-            "name": "moved",
-            "type": "select_one",
-            "label": {"en": "Moved?"},
-            "choices": "yes_no",
-            "or_other": True,
-        },
-        {
-            "name": "moved_other",
-            "type": "text",
-            "label": {"en": "Where else?"},
-            "relevant": "selected(${moved}, 'other')",
-        },
-        {"name": "thanks", "type": "note", "label": {"en": "Thank you"}, "hint": {"en": "Say it"}},
-        {
-            "name": "n_members",
-            "type": "calculate",
-            "label": {"en": "N"},
-            "calculation": "count(${member_name})",
-        },
-    ],
-    "tags": {
-        "country": "country",
-        "admin1": "region",
-        "hazard_type": "hazard",
-        "displacement_status": "status",
-    },
-    "persons": {"sex": "member_sex", "age": "member_age"},
-    "design": {"weight": "wt", "stratum": "country", "psu": "cluster"},
-    "settings": {"disclosure_threshold": 5},
-}
 
 
 def test_every_supported_feature_maps_onto_the_definition() -> None:

@@ -25,7 +25,8 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 
 from survey_service.analysis.layout import _calculated_number, _calculated_text
-from survey_service.analysis.sql import (
+from survey_service.expressions import Value, parse, to_boolean, to_number, to_string
+from survey_service.expressions.sql import (
     SUPPORTED_FUNCTIONS,
     Column,
     Compiled,
@@ -33,7 +34,6 @@ from survey_service.analysis.sql import (
     VariableError,
     compile_expression,
 )
-from survey_service.validation.expressions import Value, parse, to_boolean, to_number, to_string
 
 UTC = datetime.UTC
 D = datetime.date

@@ -13,10 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import sdmx
 from openpyxl import load_workbook
-from sdmx.model import common, v30
-from sdmx.reader.csv import Reader
 
 from survey_service.exports.tables import (
     FLAGS_NOTE,
@@ -28,6 +25,7 @@ from survey_service.exports.tables import (
     to_sdmx_csv,
     to_xlsx,
 )
+from tests.helpers import SDMX_ATTRIBUTES, dataflow, read_back
 
 Key = tuple[str, ...]
 
@@ -364,43 +362,6 @@ def test_xlsx_writes_text_that_looks_like_a_formula_as_text() -> None:
 
 
 # -- SDMX-CSV 2.0 ----------------------------------------------------------------------
-
-SDMX_ATTRIBUTES = [
-    "OBS_STATUS",
-    "CONF_STATUS",
-    "UNIT_MEASURE",
-    "SE",
-    "CI_LOW",
-    "CI_HIGH",
-    "CV",
-    "NOBS",
-]
-
-
-def dataflow(flow_id: str, dimensions: list[str]) -> v30.Dataflow:
-    """The DSD an SDMX registry would hold for our tables, as sdmx1 objects."""
-    agency = common.Agency(id="CAMIG")
-    dsd = v30.DataStructureDefinition(id=f"DSD_{flow_id}", maintainer=agency, version="1.0")
-    for concept in [*dimensions, "STAT_MEASURE"]:
-        dsd.dimensions.append(v30.Dimension(id=concept))
-    dsd.dimensions.append(v30.TimeDimension(id="TIME_PERIOD"))
-    dsd.measures.append(v30.Measure(id="OBS_VALUE"))
-    for concept in SDMX_ATTRIBUTES:
-        dsd.attributes.append(common.DataAttribute(id=concept))
-    return v30.Dataflow(id=flow_id, maintainer=agency, version="1.0", structure=dsd)
-
-
-def read_back(lines: list[str], flow: v30.Dataflow) -> list[Any]:
-    """Observations as sdmx1 reads them, checking every column maps to the DSD."""
-    data = "".join(lines).encode()
-    reader = Reader()
-    reader.convert(io.BytesIO(data), structure=flow)
-    assert reader.options.custom_columns == []  # no column sdmx1 failed to recognise
-    message = sdmx.read_sdmx(io.BytesIO(data), format="csv", structure=flow)
-    assert isinstance(message, sdmx.message.DataMessage)
-    assert len(message.data) == 1
-    assert message.data[0].action == common.ActionType.information
-    return list(message.data[0].obs)
 
 
 def test_sdmx_csv_reads_back_with_sdmx1() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from survey_service import demo
+from survey_service import synthetic
 
 NOW = datetime(2025, 12, 1, tzinfo=UTC)  # after the default fieldwork: today() for move_date
 BBOX = {  # lat_min, lat_max, lon_min, lon_max
@@ -26,7 +26,7 @@ BBOX = {  # lat_min, lat_max, lon_min, lon_max
 
 @pytest.fixture(scope="module")
 def sample() -> list[dict[str, Any]]:
-    return list(demo.households(2024, 2000))
+    return list(synthetic.households(2024, 2000))
 
 
 def _select_questions(questions: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
@@ -50,9 +50,9 @@ def _answers(node: Any) -> Iterator[tuple[str, Any]]:
 
 
 def test_same_seed_same_households() -> None:
-    assert list(demo.households(7, 200)) == list(demo.households(7, 200))
-    assert list(demo.households(7, 20)) != list(demo.households(8, 20))
-    first = [demo.submission(random.Random(3)) for _ in range(2)]
+    assert list(synthetic.households(7, 200)) == list(synthetic.households(7, 200))
+    assert list(synthetic.households(7, 20)) != list(synthetic.households(8, 20))
+    first = [synthetic.submission(random.Random(3)) for _ in range(2)]
     assert first[0] == first[1]
 
 
@@ -104,8 +104,8 @@ def test_shape(sample: list[dict[str, Any]]) -> None:
         end = datetime.fromisoformat(h["closing"]["interview_end"])
         assert start.utcoffset() is not None
         assert timedelta(minutes=10) <= end - start <= timedelta(hours=3)
-        assert demo.FIELDWORK_START <= start.date() <= demo.FIELDWORK_END
-    assert set(countries) == set(demo.COUNTRIES)
+        assert synthetic.FIELDWORK_START <= start.date() <= synthetic.FIELDWORK_END
+    assert set(countries) == set(synthetic.COUNTRIES)
     assert min(countries.values()) > 300  # equal allocation by default
     assert set(sizes) == set(range(1, 11))
 
@@ -128,8 +128,8 @@ def test_choices_come_from_the_questionnaire(
 
 
 def test_hazards_follow_geography() -> None:
-    by_country: dict[str, Counter[str]] = {c: Counter() for c in demo.COUNTRIES}
-    for h in demo.households(5, 3000):
+    by_country: dict[str, Counter[str]] = {c: Counter() for c in synthetic.COUNTRIES}
+    for h in synthetic.households(5, 3000):
         by_country[h["identification"]["country"]].update(
             h["hazard_exposure"]["hazards_experienced"]
         )
@@ -140,7 +140,7 @@ def test_hazards_follow_geography() -> None:
     # salinisation around the Aral Sea (Karakalpakstan) against the rest of Uzbekistan
     households: Counter[bool] = Counter()
     salty: Counter[bool] = Counter()
-    for h in demo.households(9, 3000, country="UZ"):
+    for h in synthetic.households(9, 3000, country="UZ"):
         aral = h["identification"]["region"] == "UZ-QR"
         households[aral] += 1
         salty[aral] += "EN0303" in h["hazard_exposure"]["hazards_experienced"]
@@ -150,27 +150,29 @@ def test_hazards_follow_geography() -> None:
 
 def test_keywords() -> None:
     rng = random.Random(1)
-    assert {demo.household(rng, country="TJ")["identification"]["country"] for _ in range(50)} == {
-        "TJ"
+    assert {
+        synthetic.household(rng, country="TJ")["identification"]["country"] for _ in range(50)
+    } == {"TJ"}
+    clusters = {
+        h["identification"]["cluster"] for h in synthetic.households(1, 500, stratum_psus=3)
     }
-    clusters = {h["identification"]["cluster"] for h in demo.households(1, 500, stratum_psus=3)}
     assert len(clusters) <= 2 * 5 * 3
     when = datetime(2024, 2, 10, 9, 30)
-    h = demo.household(rng, country="KG", when=when)
+    h = synthetic.household(rng, country="KG", when=when)
     assert h["interview_start"] == "2024-02-10T09:30:00+06:00"
     aware = datetime(2025, 5, 1, 4, 0, tzinfo=UTC)
-    h = demo.household(rng, country="UZ", when=aware)
+    h = synthetic.household(rng, country="UZ", when=aware)
     assert h["interview_start"] == "2025-05-01T09:00:00+05:00"
     with pytest.raises(ValueError, match="unknown country"):
-        demo.household(rng, country="AF")
+        synthetic.household(rng, country="AF")
     with pytest.raises(ValueError):
-        demo.household(rng, when=datetime(2013, 12, 31))
+        synthetic.household(rng, when=datetime(2013, 12, 31))
     with pytest.raises(ValueError, match="unknown kind"):
-        demo.invalid_household(rng, "nonsense")
+        synthetic.invalid_household(rng, "nonsense")
 
 
 def test_submission() -> None:
-    s = demo.submission(random.Random(11), country="KZ")
+    s = synthetic.submission(random.Random(11), country="KZ")
     assert uuid.UUID(s["instance_id"]).version == 4
     assert s["language"] in ("en", "ru")
     assert s["answers"]["identification"]["country"] == "KZ"
@@ -204,16 +206,16 @@ def test_households_at_other_times_are_valid(validator: Any) -> None:
     kyiv = timezone(timedelta(hours=2))
     for when in (datetime(2014, 3, 1, 10), datetime(2024, 2, 1, 23, 50, tzinfo=kyiv)):
         now = when.replace(tzinfo=when.tzinfo or UTC) + timedelta(days=1)
-        for h in demo.households(3, 100, when=when):
+        for h in synthetic.households(3, 100, when=when):
             result = validator.validate(h, now=now)
             assert result.ok, [(e.path, e.code) for e in result.errors]
 
 
-@pytest.mark.parametrize("kind", demo.INVALID_KINDS)
+@pytest.mark.parametrize("kind", synthetic.INVALID_KINDS)
 def test_invalid_households_fail_where_expected(validator: Any, kind: str) -> None:
     rng = random.Random(kind)
     for _ in range(20):
-        answers, path = demo.invalid_household(rng, kind)
+        answers, path = synthetic.invalid_household(rng, kind)
         result = validator.validate(answers, now=NOW)
         assert {e.path for e in result.errors} == {path}, kind
 

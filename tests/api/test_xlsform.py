@@ -13,7 +13,7 @@ from survey_service.questionnaire.xlsform import (
     definition_from_xlsform,
     xlsform_from_definition,
 )
-from tests.api.test_questionnaires import assert_problem
+from tests.helpers import assert_problem
 
 QID = "climate-migration-household"
 

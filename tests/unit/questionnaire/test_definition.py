@@ -13,7 +13,7 @@ from survey_service.questionnaire.definition import (
     format_path,
     load_definition,
 )
-from tests.conftest import minimal_definition
+from tests.helpers import minimal_definition
 
 
 def codes_at(definition: Any) -> set[tuple[str, str]]:

@@ -1,0 +1,106 @@
+"""Published versions as the service uses them: everything derived from one, built once per process.
+
+A published version never changes, so what is derived from its stored definition (the checked
+definition, the response validator, the analysis layout and its projector, the XForm) is built
+the first time a request needs it and kept in one cache, keyed by the version's id and content
+hash (ids are reused when a test database is emptied).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey_service.analysis.layout import AnalysisLayout, Projector
+from survey_service.models import QuestionnaireVersion
+from survey_service.questionnaire.definition import Definition, load_definition
+from survey_service.questionnaire.xform import xform_from_definition, xform_hash
+from survey_service.validation.responses import ResponseValidator
+
+_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class XForm:
+    """A version's XForm XML and its OpenRosa hash."""
+
+    xml: str
+    hash: str
+
+
+class PublishedVersion:
+    """A published version and what is derived from it, each part built on first use."""
+
+    def __init__(self, number: int, definition: dict[str, Any], layout: dict[str, Any]) -> None:
+        self.number = number
+        self._definition = definition
+        self._layout = layout
+
+    @cached_property
+    def definition(self) -> Definition:
+        """The checked, typed definition (checking takes a tenth of a second)."""
+        return load_definition(self._definition)
+
+    @cached_property
+    def layout(self) -> AnalysisLayout:
+        return AnalysisLayout.from_json(self._layout)
+
+    @cached_property
+    def validator(self) -> ResponseValidator:
+        return ResponseValidator(self.definition)
+
+    @cached_property
+    def projector(self) -> Projector:
+        """Fills the analysis arrays of a household's answers."""
+        return Projector(self.layout, self.definition)
+
+    @cached_property
+    def xform(self) -> XForm:
+        """The XForm data-collection clients download (it carries the version number)."""
+        xml = xform_from_definition(self.definition.raw, version=self.number)
+        return XForm(xml, xform_hash(xml))
+
+
+_cache: dict[tuple[int, str], PublishedVersion] = {}
+_lock = threading.Lock()
+
+
+def _remember(key: tuple[int, str], version: PublishedVersion) -> PublishedVersion:
+    with _lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        return _cache.setdefault(key, version)
+
+
+def published_version(session: Session, version_id: int, content_hash: str) -> PublishedVersion:
+    """The published version `version_id`, from the cache or read now."""
+    found = _cache.get((version_id, content_hash))
+    if found is None:
+        row = session.execute(
+            select(
+                QuestionnaireVersion.version,
+                QuestionnaireVersion.definition,
+                QuestionnaireVersion.analysis_layout,
+            ).where(QuestionnaireVersion.id == version_id)
+        ).one()
+        found = _remember(
+            (version_id, content_hash),
+            PublishedVersion(row.version, row.definition, row.analysis_layout),
+        )
+    return found
+
+
+def published(version: QuestionnaireVersion) -> PublishedVersion:
+    """The cached derivations of a version row already loaded."""
+    found = _cache.get((version.id, version.content_hash))
+    if found is None:
+        found = _remember(
+            (version.id, version.content_hash),
+            PublishedVersion(version.version, version.definition, version.analysis_layout),
+        )
+    return found

@@ -1,0 +1,519 @@
+"""Shared test helpers and factories: definitions, households, problem checks, reference oracles."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import io
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sdmx
+import svy
+from sdmx.model import common, v30
+from sdmx.reader.csv import Reader
+
+from survey_service.questionnaire.definition import load_definition
+from survey_service.validation.responses import ResponseValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+REFERENCE = ROOT / "questionnaires" / "climate-migration-household.json"
+
+
+def minimal_definition(qid: str = "flood-pilot", **changes: Any) -> dict[str, Any]:
+    """A small valid definition with a roster, a constraint, skip logic and tags."""
+    definition: dict[str, Any] = {
+        "id": qid,
+        "title": {"en": "Flood pilot", "ru": "Пилот: наводнения"},
+        "default_language": "en",
+        "languages": ["en", "ru"],
+        "choice_lists": {
+            "yes_no": [
+                {"name": "yes", "label": {"en": "Yes", "ru": "Да"}},
+                {"name": "no", "label": {"en": "No", "ru": "Нет"}},
+            ],
+            "countries": [
+                {"name": "KG", "label": {"en": "Kyrgyzstan", "ru": "Кыргызстан"}},
+                {"name": "TJ", "label": {"en": "Tajikistan", "ru": "Таджикистан"}},
+            ],
+            "sex": [
+                {"name": "F", "label": {"en": "Female", "ru": "Женский"}},
+                {"name": "M", "label": {"en": "Male", "ru": "Мужской"}},
+            ],
+        },
+        "questions": [
+            {
+                "name": "country",
+                "type": "select_one",
+                "choices": "countries",
+                "label": {"en": "Country", "ru": "Страна"},
+                "required": True,
+            },
+            {"name": "cluster", "type": "text", "label": {"en": "Cluster"}, "required": True},
+            {
+                "name": "flooded",
+                "type": "select_one",
+                "choices": "yes_no",
+                "label": {"en": "Flooded since 2015?"},
+            },
+            {
+                "name": "flood_year",
+                "type": "integer",
+                "label": {"en": "Year of the flood"},
+                "relevant": "${flooded} = 'yes'",
+                "constraint": ". >= 2015 and . <= 2026",
+                "constraint_message": {"en": "2015 to 2026", "ru": "С 2015 по 2026"},
+            },
+            {
+                "name": "hh_size",
+                "type": "integer",
+                "label": {"en": "Household size"},
+                "required": True,
+                "constraint": ". >= 1 and . < 30",
+            },
+            {
+                "name": "members",
+                "type": "repeat",
+                "label": {"en": "Members"},
+                "repeat_count": "${hh_size}",
+                "questions": [
+                    {"name": "sex", "type": "select_one", "choices": "sex", "label": {"en": "Sex"}},
+                    {
+                        "name": "age",
+                        "type": "integer",
+                        "label": {"en": "Age"},
+                        "constraint": ". >= 0 and . <= 120",
+                    },
+                ],
+            },
+            {"name": "n_members", "type": "calculate", "calculation": "count(${age})"},
+        ],
+        "tags": {"country": "country"},
+        "design": {"psu": "cluster"},
+    }
+    definition.update(changes)
+    return copy.deepcopy(definition)
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body: dict[str, Any] = response.get_json()
+    assert body["code"] == code
+    assert body["status"] == status
+    assert body["type"] == f"urn:survey-service:problem:{code}"
+    assert body["title"] and body["detail"]
+    return body
+
+
+def household(**changes: Any) -> dict[str, Any]:
+    answers: dict[str, Any] = {
+        "country": "KG",
+        "cluster": "KG-017",
+        "flooded": "yes",
+        "flood_year": 2020,
+        "hh_size": 2,
+        "members": [{"sex": "F", "age": 34}, {"sex": "M", "age": 36}],
+    }
+    answers.update(changes)
+    return answers
+
+
+def body(answers: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "instance_id": extra.pop("instance_id", str(uuid.uuid4())),
+        "answers": household() if answers is None else answers,
+        "meta": {"device_id": "tablet-7", "started_at": "2026-06-01T09:00:00+06:00"},
+        **extra,
+    }
+
+
+NOW = datetime.datetime(2025, 6, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+_validators: dict[str, ResponseValidator] = {}
+
+
+def reference_validator() -> ResponseValidator:
+    if "reference" not in _validators:
+        data = json.loads(REFERENCE.read_text(encoding="utf-8"))
+        _validators["reference"] = ResponseValidator(load_definition(data))
+    return _validators["reference"]
+
+
+def member(name: str, sex: str, age: int, relationship: str, **more: Any) -> dict[str, Any]:
+    answers: dict[str, Any] = {
+        "member_name": name,
+        "member_sex": sex,
+        "member_age": age,
+        "member_relationship": relationship,
+        "member_elsewhere": "no",
+    }
+    if age >= 6:
+        answers["member_education"] = "upper_secondary"
+    if age >= 15:
+        answers["member_activity"] = "farming"
+    answers.update(more)
+    return answers
+
+
+def reference_household() -> dict[str, Any]:
+    """A valid household of three in Kyrgyzstan: flooded, moved and back, a son in Russia."""
+    return {
+        "interview_start": "2025-06-01T10:00:00+06:00",
+        "consent": "yes",
+        "identification": {
+            "country": "KG",
+            "region": "KG-C",
+            "settlement_type": "town",
+            "cluster": "KG-U-0042",
+            "household_number": 17,
+        },
+        "household": {
+            "hh_size": 3,
+            "members": [
+                member("Aibek Asanov", "M", 45, "head"),
+                member(
+                    "Bakyt Asanov",
+                    "M",
+                    22,
+                    "child",
+                    member_elsewhere="yes",
+                    member_where="abroad",
+                    member_destination="RU",
+                    member_away_reason="work",
+                ),
+                member("Aiday Asanova", "F", 3, "grandchild"),
+            ],
+            "respondent_line": 1,
+        },
+        "hazard_exposure": {
+            "hazards_experienced": ["MH0600", "GH0303"],
+            "worst_hazard": "MH0600",
+            "worst_year": 2021,
+            "worst_severity": "severe",
+        },
+        "impacts": {
+            "housing_damage": "major",
+            "has_land": "yes",
+            "land_lost_ha": 0.5,
+            "crops_lost": "half_or_more",
+            "has_livestock": "no",
+            "income_lost": 1200.5,
+        },
+        "displacement_history": {
+            "moved_due_hazard": "yes",
+            "move_details": {
+                "move_date": "2021-05-01",
+                "move_from_region": "KG-C",
+                "move_abroad": "no",
+                "move_to_region": "KG-T",
+                "move_months": 12,
+                "returned": "yes",
+            },
+        },
+        "intentions": {
+            "plan_move": "yes",
+            "plan_move_destination": "other_region",
+            "move_reasons": ["hazard_risk", "better_work"],
+        },
+        "current_status": {"forced_move_other": "no", "displacement_status": "IDP_RETURNED"},
+        "migration_remittances": {
+            "members_abroad": 1,
+            "remittances_received": "yes",
+            "remittance_amount": 500,
+            "remittance_frequency": "monthly",
+            "remittance_uses": ["food", "debt"],
+        },
+        "assistance": {"assistance_received": ["cash", "food"], "assistance_sources": ["ngo"]},
+        "closing": {
+            "gps": {"lat": 42.87, "lon": 74.59, "alt": 780.0, "accuracy": 4.5},
+            "interview_end": "2025-06-01T10:55:00+06:00",
+        },
+    }
+
+
+Unit = dict[str, Any]
+
+
+SVY_SINGLETON = {"fail": None, "skip": "skip", "centered": "center"}
+
+
+def svy_reference(
+    units: list[Unit], stat: str, *, fpc: bool, single_psu: str
+) -> dict[tuple[str, ...], dict[str, float]]:
+    frame = pl.DataFrame(
+        units,
+        schema={
+            "id": pl.Int64,
+            "h": pl.Utf8,
+            "psu": pl.Utf8,
+            "w": pl.Float64,
+            "region": pl.Utf8,
+            "status": pl.Utf8,
+            "y": pl.Float64,
+            "x": pl.Float64,
+            "b": pl.Float64,
+            "N": pl.Int64,
+        },
+    )
+    sample = svy.Sample(
+        frame,
+        svy.Design(
+            stratum="h",
+            psu="psu",
+            wgt="w",
+            pop_size="N" if fpc else None,
+            singleton=SVY_SINGLETON[single_psu],
+        ),
+    )
+    est = sample.estimation
+    deff = "wor" if fpc else "wr"
+    out: dict[tuple[str, ...], dict[str, float]] = {}
+    for by in (["region", "status"], None):
+        kw: dict[str, Any] = {"by": by, "deff": deff, "drop_nulls": True}
+        if stat == "total":
+            main = wald = est.total("y", **kw)
+        elif stat == "mean":
+            main = wald = est.mean("y", **kw)
+        elif stat == "ratio":
+            main = wald = est.ratio("y", "x", **kw)
+        else:
+            main, wald = est.prop("b", **kw), est.mean("b", **kw)
+        rows = main.to_polars().rows(named=True)
+        if stat == "proportion":  # keep level 1 of the 0/1 variable
+            rows = [r for r in rows if r["b"] == 1.0]
+        for key, row in zip(wald.keys(), rows, strict=True):
+            cell = tuple(key) if by else ()
+            ci = wald.contrast({key: 1.0}).to_polars().row(0, named=True)
+            out[cell] = {
+                "estimate": row["est"],
+                "se": row["se"],
+                "deff": row["deff"],
+                "ci_low": ci["lci"],
+                "ci_high": ci["uci"],
+                "df": main.design_df,
+                "n": row["n"],
+            }
+    return out
+
+
+SDMX_ATTRIBUTES = [
+    "OBS_STATUS",
+    "CONF_STATUS",
+    "UNIT_MEASURE",
+    "SE",
+    "CI_LOW",
+    "CI_HIGH",
+    "CV",
+    "NOBS",
+]
+
+
+def dataflow(flow_id: str, dimensions: list[str]) -> v30.Dataflow:
+    """The DSD an SDMX registry would hold for our tables, as sdmx1 objects."""
+    agency = common.Agency(id="CAMIG")
+    dsd = v30.DataStructureDefinition(id=f"DSD_{flow_id}", maintainer=agency, version="1.0")
+    for concept in [*dimensions, "STAT_MEASURE"]:
+        dsd.dimensions.append(v30.Dimension(id=concept))
+    dsd.dimensions.append(v30.TimeDimension(id="TIME_PERIOD"))
+    dsd.measures.append(v30.Measure(id="OBS_VALUE"))
+    for concept in SDMX_ATTRIBUTES:
+        dsd.attributes.append(common.DataAttribute(id=concept))
+    return v30.Dataflow(id=flow_id, maintainer=agency, version="1.0", structure=dsd)
+
+
+def read_back(lines: list[str], flow: v30.Dataflow) -> list[Any]:
+    """Observations as sdmx1 reads them, checking every column maps to the DSD."""
+    data = "".join(lines).encode()
+    reader = Reader()
+    reader.convert(io.BytesIO(data), structure=flow)
+    assert reader.options.custom_columns == []  # no column sdmx1 failed to recognise
+    message = sdmx.read_sdmx(io.BytesIO(data), format="csv", structure=flow)
+    assert isinstance(message, sdmx.message.DataMessage)
+    assert len(message.data) == 1
+    assert message.data[0].action == common.ActionType.information
+    return list(message.data[0].obs)
+
+
+FEATURE_DEFINITION: dict[str, Any] = {
+    "id": "climate-pilot-2",
+    "title": {"en": "Pilot", "ru": "Пилот"},
+    "default_language": "en",
+    "languages": ["en", "ru"],
+    "description": {"en": "A pilot survey"},
+    "choice_lists": {
+        "countries": [
+            {"name": "KG", "label": {"en": "Kyrgyzstan", "ru": "Кыргызстан"}},
+            {"name": "KZ", "label": {"en": "Kazakhstan"}},
+        ],
+        "regions": [
+            {"name": "KG-C", "label": {"en": "Chuy"}, "properties": {"country": "KG"}},
+            {"name": "KZ-10", "label": {"en": "Abai"}, "properties": {"country": "KZ"}},
+        ],
+        "hazards": [
+            {"name": "MH0600", "label": {"en": "Flood", "ru": "Наводнение"}},
+            {"name": "MH0401", "label": {"en": "Drought"}},
+        ],
+        "statuses": [
+            {"name": "IDP", "label": {"en": "Internally displaced"}},
+            {"name": "NON_DISPLACED", "label": {"en": "Not displaced"}},
+        ],
+        "yes_no": [
+            {"name": "yes", "label": {"en": "Yes", "ru": "Да"}},
+            {"name": "no", "label": {"en": "No", "ru": "Нет"}},
+        ],
+        "sexes": [
+            {"name": "F", "label": {"en": "Female"}},
+            {"name": "M", "label": {"en": "Male"}},
+        ],
+    },
+    "questions": [
+        {"name": "start_time", "type": "datetime", "label": {"en": "Start"}, "required": True},
+        {
+            "name": "country",
+            "type": "select_one",
+            "label": {"en": "Country", "ru": "Страна"},
+            "hint": {"en": "Where the household lives"},
+            "choices": "countries",
+            "required": True,
+            "required_message": {"en": "Choose a country"},
+        },
+        {
+            "name": "region",
+            "type": "select_one",
+            "label": {"en": "Region"},
+            "choices": "regions",
+            "choice_filter": "country = ${country}",
+            "required": True,
+        },
+        {
+            "name": "hazard",
+            "type": "select_one",
+            "label": {"en": "Worst hazard"},
+            "choices": "hazards",
+        },
+        {
+            "name": "status",
+            "type": "select_one",
+            "label": {"en": "Status"},
+            "choices": "statuses",
+            "appearance": "minimal",
+        },
+        {
+            "name": "hh",
+            "type": "group",
+            "label": {"en": "Household", "ru": "Домохозяйство"},
+            "relevant": "${country} != ''",
+            "appearance": "field-list",
+            "questions": [
+                {
+                    "name": "hh_size",
+                    "type": "integer",
+                    "label": {"en": "People"},
+                    "required": "${status} != 'IDP'",
+                    "required_message": {"en": "How many people?"},
+                    "constraint": ". >= 1 and . <= 30",
+                    "constraint_message": {"en": "Between 1 and 30", "ru": "От 1 до 30"},
+                    "default": 1,
+                },
+                {"name": "wt", "type": "calculate", "calculation": "1.5"},
+                {"name": "cluster", "type": "text", "label": {"en": "Cluster"}, "required": False},
+                {
+                    "name": "members",
+                    "type": "repeat",
+                    "label": {"en": "Member"},
+                    "repeat_count": "${hh_size}",
+                    "questions": [
+                        {
+                            "name": "member_name",
+                            "type": "text",
+                            "label": {"en": "Name"},
+                            "pii": True,
+                        },
+                        {
+                            "name": "member_income",
+                            "type": "decimal",
+                            "label": {"en": "Income"},
+                            "default": 2.5,
+                        },
+                        {
+                            "name": "member_sex",
+                            "type": "select_one",
+                            "label": {"en": "Sex"},
+                            "choices": "sexes",
+                        },
+                        {"name": "member_age", "type": "integer", "label": {"en": "Age"}},
+                        {
+                            "name": "trips",
+                            "type": "repeat",
+                            "label": {"en": "Trip"},
+                            "repeat_count": "${hh_size} - 1",
+                            "questions": [
+                                {
+                                    "name": "trip_date",
+                                    "type": "date",
+                                    "label": {"en": "Date"},
+                                    "pii": False,
+                                },
+                                {
+                                    "name": "trip_gps",
+                                    "type": "geopoint",
+                                    "label": {"en": "Where"},
+                                    "parameters": "capture-accuracy=10",
+                                },
+                            ],
+                        },
+                    ],
+                },
+            ],
+        },
+        {
+            "name": "hazards_seen",
+            "type": "select_multiple",
+            "label": {"en": "Hazards"},
+            "choices": "hazards",
+            "or_other": True,
+        },
+        {  # added, as pyxform adds it, since the sheet has no hazards_seen_other
+            "name": "hazards_seen_other",
+            "type": "text",
+            "label": {"en": "Specify other."},
+            "relevant": "selected(${hazards_seen}, 'other')",
+        },
+        {
+            "name": "moved",
+            "type": "select_one",
+            "label": {"en": "Moved?"},
+            "choices": "yes_no",
+            "or_other": True,
+        },
+        {
+            "name": "moved_other",
+            "type": "text",
+            "label": {"en": "Where else?"},
+            "relevant": "selected(${moved}, 'other')",
+        },
+        {"name": "thanks", "type": "note", "label": {"en": "Thank you"}, "hint": {"en": "Say it"}},
+        {
+            "name": "n_members",
+            "type": "calculate",
+            "label": {"en": "N"},
+            "calculation": "count(${member_name})",
+        },
+    ],
+    "tags": {
+        "country": "country",
+        "admin1": "region",
+        "hazard_type": "hazard",
+        "displacement_status": "status",
+    },
+    "persons": {"sex": "member_sex", "age": "member_age"},
+    "design": {"weight": "wt", "stratum": "country", "psu": "cluster"},
+    "settings": {"disclosure_threshold": 5},
+}
