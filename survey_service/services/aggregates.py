@@ -63,7 +63,7 @@ from survey_service.models import (
     WeightSetEntry,
 )
 from survey_service.questionnaire.definition import Definition, Question
-from survey_service.services.versions import published
+from survey_service.services import versions
 from survey_service.statistics.disclosure import (
     CONF_FREE,
     TOTAL,
@@ -875,7 +875,7 @@ def run_aggregate(
             "Disclosure control cannot be switched off on this service.",
         )
     version = _latest_version(session, qid, request.versions)
-    derived = published(version)
+    derived = versions.published(version)
     definition, layout = derived.definition, derived.layout
     dialect = session.get_bind().dialect.name
     tables = _Tables(dialect, request.unit)

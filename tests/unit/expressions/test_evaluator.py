@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from survey_service.build import is_compiled
+from survey_service.expressions import evaluator as expressions
 from survey_service.expressions.evaluator import (
     ALLOWED_FUNCTIONS,
     Expression,
@@ -26,7 +27,6 @@ from survey_service.expressions.evaluator import (
     to_number,
     to_string,
 )
-from survey_service.expressions import evaluator as expressions
 
 ALMATY = datetime.timezone(datetime.timedelta(hours=5))
 NOW = datetime.datetime(2024, 5, 6, 23, 30, tzinfo=ALMATY)  # 18:30 UTC, so today is 2024-05-06
