@@ -1,4 +1,5 @@
-"""Code lists that tags and aggregates key on: countries, regions, hazards, displacement, age."""
+"""The service's vocabulary: the tags and design roles of a household, and the code lists
+that tags and aggregates key on (countries, regions, hazards, displacement, age)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from dataclasses import dataclass
 from functools import cache
 
 import pycountry
+
+#: What every stored household is tagged by (indexed columns, filters, aggregate dimensions).
+TAGS = ("country", "admin1", "hazard_type", "displacement_status")
+#: The design variables a questionnaire may name (weights, strata, primary sampling units).
+DESIGN_ROLES = ("weight", "stratum", "psu")
 
 #: The five countries of the joint data collection (ISO 3166-1 alpha-2).
 SURVEY_COUNTRIES = ("KZ", "KG", "TJ", "TM", "UZ")

@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One thing wrong with one field of a request, at its path (`questions[3].constraint`,
+    `members[0].age`, `line 12`): the items of a problem's `errors` list."""
+
+    path: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "code": self.code, "message": self.message}
 
 
 class ServiceError(Exception):
@@ -55,6 +69,45 @@ class Conflict(ServiceError):
 class Unprocessable(ServiceError):
     status = 422
     title = "Unprocessable content"
+
+
+class Problems:
+    """Field errors collected while checking a request: the first `limit` listed, all counted,
+    raised as one 422 that says how many were left out."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.listed: list[FieldError] = []
+        self.total = 0
+        self.limit = limit
+
+    def add(self, path: str, code: str, message: str) -> None:
+        self.total += 1
+        if self.limit is None or len(self.listed) < self.limit:
+            self.listed.append(FieldError(path, code, message))
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def error(
+        self,
+        code: str,
+        what: str,
+        *,
+        nothing_stored: bool = True,
+        extra: dict[str, Any] | None = None,
+    ) -> Unprocessable:
+        """The 422 for them all: "`what` (the CSV file) has N problem(s); nothing was stored."."""
+        stored = "; nothing was stored" if nothing_stored else ""
+        detail = f"{what} has {self.total} problem(s){stored}."
+        if self.total > len(self.listed):
+            more = self.total - len(self.listed)
+            detail += f" The first {len(self.listed)} are listed, {more} more are not."
+        return Unprocessable(
+            code,
+            detail,
+            errors=[e.as_dict() for e in self.listed],
+            extra={"problem_count": self.total, **(extra or {})},
+        )
 
 
 def invalid_request(problems: Sequence[tuple[str, str]]) -> Unprocessable:
