@@ -18,26 +18,27 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Every setting the service reads; each is overridable by SURVEY_<NAME>."""
+    """Every setting the service reads; each is overridable by SURVEY_<NAME>.
 
-    env: str = "default"
-    database_url: str = "sqlite:///var/survey.db"
-    host: str = "127.0.0.1"
-    port: int = 5000
-    workers: int = 2
-    threads: int = 4
-    access_log: str = "-"
-    log_level: str = "INFO"
-    questionnaires_dir: str = "questionnaires"
-    max_content_length: int = 10 * 1024 * 1024
-    max_upload_length: int = 200 * 1024 * 1024
-    max_batch_size: int = 500
-    disclosure_threshold: int = 10
-    # aggregates: the rule for strata with a single PSU (fail, skip or centered)
-    single_psu_rule: str = "centered"
-    # internal use only: lets a request switch disclosure control off (recorded in the output)
-    allow_unsuppressed: bool = False
-    attachments_dir: str = "var/attachments"
+    The defaults are in config/default.toml alone, which says what each setting means.
+    """
+
+    env: str
+    database_url: str
+    host: str
+    port: int
+    workers: int
+    threads: int
+    access_log: str
+    log_level: str
+    questionnaires_dir: str
+    max_content_length: int
+    max_upload_length: int
+    max_batch_size: int
+    disclosure_threshold: int
+    single_psu_rule: str
+    allow_unsuppressed: bool
+    attachments_dir: str
 
     def resolved_attachments_dir(self) -> Path:
         """The attachments folder; a relative path is under the project root."""
@@ -120,6 +121,11 @@ def load_settings(
             values[name] = env_value
     values.update(overrides or {})
     values["env"] = env
+    missing = sorted(set(fields) - set(values))
+    if missing:
+        raise ConfigError(
+            f"no value for {', '.join(missing)}: {config_dir / 'default.toml'} sets every key"
+        )
     kinds = {"int": int, "bool": bool}
     typed = {
         name: _coerce(name, value, kinds.get(str(fields[name].type), str))
@@ -128,8 +134,12 @@ def load_settings(
     settings = Settings(**typed)
     if not settings.database_url:
         raise ConfigError("database_url is empty: set SURVEY_DATABASE_URL")
-    if settings.single_psu_rule not in ("fail", "skip", "centered"):
+    # imported here: the statistics bring numpy and scipy, which most commands never need
+    from survey_service.statistics.estimation import SINGLE_PSU_RULES
+
+    if settings.single_psu_rule not in SINGLE_PSU_RULES:
         raise ConfigError(
-            f"single_psu_rule must be fail, skip or centered, got {settings.single_psu_rule!r}"
+            f"single_psu_rule must be {', '.join(SINGLE_PSU_RULES[:-1])} or "
+            f"{SINGLE_PSU_RULES[-1]}, got {settings.single_psu_rule!r}"
         )
     return settings

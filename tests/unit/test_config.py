@@ -56,3 +56,19 @@ def test_the_factory_honours_its_config(tmp_path: Path) -> None:
     engine = app.extensions["survey"]["engine"]
     engine.dispose()
     assert str(engine.url) == url
+
+
+def test_every_default_comes_from_default_toml(tmp_path: Path) -> None:
+    shipped = (PROJECT_ROOT / "config" / "default.toml").read_text(encoding="utf-8")
+    lacking = "\n".join(line for line in shipped.splitlines() if not line.startswith("port "))
+    (tmp_path / "default.toml").write_text(lacking, encoding="utf-8")
+    with pytest.raises(ConfigError, match="no value for port"):
+        load_settings(environ={"SURVEY_CONFIG_DIR": str(tmp_path)})
+    # the same file with the key is complete: the Settings class holds no defaults of its own
+    (tmp_path / "default.toml").write_text(shipped, encoding="utf-8")
+    assert load_settings(environ={"SURVEY_CONFIG_DIR": str(tmp_path)}).port == 5000
+
+
+def test_single_psu_rule_is_one_of_the_estimators_rules() -> None:
+    with pytest.raises(ConfigError, match="must be fail, skip or centered"):
+        load_settings(environ={"SURVEY_SINGLE_PSU_RULE": "average"})
