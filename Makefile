@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check survey_service tests benchmarks alembic setup.py
 	$(BIN)/ruff format --check survey_service tests benchmarks alembic/env.py setup.py
 	$(BIN)/mypy --strict survey_service
+	$(BIN)/lint-imports --no-cache
 
 # pytest on SQLite (the unit tests also on pure Python), then the same suite on PostgreSQL
 # when SURVEY_TEST_DATABASE_URL points there; the compiled build is required (tests/__init__.py)
