@@ -14,9 +14,6 @@ TAGS = ("country", "admin1", "hazard_type", "displacement_status")
 #: The design variables a questionnaire may name (weights, strata, primary sampling units).
 DESIGN_ROLES = ("weight", "stratum", "psu")
 
-#: The five countries of the joint data collection (ISO 3166-1 alpha-2).
-SURVEY_COUNTRIES = ("KZ", "KG", "TJ", "TM", "UZ")
-
 
 @dataclass(frozen=True)
 class Hazard:
@@ -65,7 +62,6 @@ DISPLACEMENT_STATUSES = (
     "NON_DISPLACED",
 )
 
-SEXES = ("F", "M")
 TOTAL = "_T"
 
 
