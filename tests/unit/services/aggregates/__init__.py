@@ -1,0 +1,1 @@
+"""Unit tests of the aggregates package: its pieces that need no database."""
