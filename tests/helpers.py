@@ -6,16 +6,19 @@ import copy
 import datetime
 import io
 import json
+import math
 import uuid
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 import sdmx
 import svy
 from sdmx.model import common, v30
 from sdmx.reader.csv import Reader
 
+from survey_service.expressions import ExpressionError, Value, parse
 from survey_service.questionnaire.definition import load_definition
 from survey_service.validation.responses import ResponseValidator
 
@@ -517,3 +520,70 @@ FEATURE_DEFINITION: dict[str, Any] = {
     "design": {"weight": "wt", "stratum": "country", "psu": "cluster"},
     "settings": {"disclosure_threshold": 5},
 }
+
+
+# --------------------------------------------------------------------------- expressions
+
+ALMATY = datetime.timezone(datetime.timedelta(hours=5))
+ALMATY_NOW = datetime.datetime(2024, 5, 6, 23, 30, tzinfo=ALMATY)  # 18:30 UTC: today is 2024-05-06
+
+
+class FakeContext:
+    """The smallest EvalContext: answers by name, '.', a repeat position, labels, properties."""
+
+    def __init__(
+        self,
+        values: dict[str, Value] | None = None,
+        current: Value = None,
+        position: int = 1,
+        labels: dict[tuple[str, str], str] | None = None,
+        properties: dict[str, Value] | None = None,
+        now: datetime.datetime = ALMATY_NOW,
+    ) -> None:
+        self.values = values or {}
+        self._current = current
+        self._position = position
+        self.labels = labels or {}
+        self.properties = properties or {}
+        self._now = now
+
+    def resolve(self, name: str) -> Value:
+        return self.values.get(name)
+
+    def current(self) -> Value:
+        return self._current
+
+    def position(self) -> int:
+        return self._position
+
+    def choice_label(self, question: str, value: str) -> str:
+        return self.labels.get((question, value), "")
+
+    def choice_property(self, name: str) -> Value:
+        return self.properties.get(name)
+
+    def now(self) -> datetime.datetime:
+        return self._now
+
+
+def ev(source: str, current: Value = None, **values: Value) -> Value:
+    return parse(source).evaluate(FakeContext(values, current))
+
+
+def ev_bool(source: str, current: Value = None, **values: Value) -> bool:
+    return parse(source).evaluate_bool(FakeContext(values, current))
+
+
+def same(actual: Value, expected: Value) -> bool:
+    """Equality where NaN equals NaN, a bool only equals a bool, and 3 equals 3.0."""
+    if isinstance(expected, float) and math.isnan(expected):
+        return isinstance(actual, float) and math.isnan(actual)
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return actual is expected
+    return actual == expected
+
+
+def syntax_error(source: str) -> ExpressionError:
+    with pytest.raises(ExpressionError) as info:
+        parse(source)
+    return info.value

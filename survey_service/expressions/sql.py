@@ -6,7 +6,7 @@
 # language (`${hh_size} > 3 and selected(${hazards}, 'MH0600')`). It is compiled here, from
 # the parser's syntax tree, into one SQLAlchemy Core expression over the typed answer arrays
 # (analysis/layout.py), so a million households are aggregated without a row reaching
-# Python. The Python evaluator (validation/expressions.py) is the reference semantics; the
+# Python. The Python evaluator (expressions/evaluator.py) is the reference semantics; the
 # SQL gives the same value for each household, except where noted below.
 #
 # Values. Every number is a double (literals are bound as floats, answer slots are cast to
@@ -80,7 +80,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
@@ -104,9 +104,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from survey_service.expressions import evaluator as xp
+from survey_service.expressions import syntax
+from survey_service.expressions.evaluator import parse
+from survey_service.expressions.functions import FUNCTIONS
+from survey_service.expressions.values import Value, to_boolean, to_number, to_string
 
 __all__ = [
+    "FUNCTION_SQL",
     "SUPPORTED_FUNCTIONS",
     "Column",
     "Compiled",
@@ -115,29 +119,9 @@ __all__ = [
     "compile_expression",
 ]
 
-#: The functions an aggregate's expression may call.
-SUPPORTED_FUNCTIONS: Final = (
-    "if",
-    "not",
-    "true",
-    "false",
-    "selected",
-    "count-selected",
-    "string-length",
-    "contains",
-    "starts-with",
-    "concat",
-    "coalesce",
-    "int",
-    "number",
-    "round",
-    "today",
-    "now",
-    "date",
-    "decimal-date-time",
-)
+#: The functions an aggregate's expression may call: those the registry marks `sql`.
+SUPPORTED_FUNCTIONS: Final = tuple(name for name, function in FUNCTIONS.items() if function.sql)
 _FUNCTIONS_TEXT: Final = ", ".join(f"{name}()" for name in SUPPORTED_FUNCTIONS)
-_REPEAT_FUNCTIONS: Final = frozenset({"position", "count", "sum", "max", "min"})
 _EQUAL_TOLERANCE: Final = 1e-12  # the evaluator's (JavaRosa's): 0.1 + 0.2 = 0.3
 
 _INVALID: Final = "aggregate.invalid_expression"
@@ -201,8 +185,8 @@ def compile_expression(
     if dialect not in ("postgresql", "sqlite"):
         raise ValueError(f"unsupported dialect {dialect!r}")
     try:
-        tree = xp.syntax_tree(source)
-    except xp.ExpressionError as exc:
+        tree = syntax.syntax_tree(source)
+    except syntax.ExpressionError as exc:
         if exc.code == "unknown_function":
             raise VariableError(
                 _UNSUPPORTED_FUNCTION,
@@ -249,13 +233,13 @@ class _Term:
 class _OneValue:
     """An evaluation context with a single answer ${v}, to reuse the evaluator on literals."""
 
-    def __init__(self, value: xp.Value) -> None:
+    def __init__(self, value: Value) -> None:
         self.value = value
 
-    def resolve(self, name: str) -> xp.Value:
+    def resolve(self, name: str) -> Value:
         return self.value
 
-    def current(self) -> xp.Value:
+    def current(self) -> Value:
         return None
 
     def position(self) -> int:
@@ -264,15 +248,15 @@ class _OneValue:
     def choice_label(self, question: str, value: str) -> str:
         return ""
 
-    def choice_property(self, name: str) -> xp.Value:
+    def choice_property(self, name: str) -> Value:
         return None
 
     def now(self) -> Any:
         raise AssertionError("only literals are evaluated at compile time")
 
 
-def _evaluate(source: str, value: xp.Value) -> xp.Value:
-    return xp.parse(source).evaluate(_OneValue(value))
+def _evaluate(source: str, value: Value) -> Value:
+    return parse(source).evaluate(_OneValue(value))
 
 
 def _days(value: object) -> float:
@@ -287,7 +271,7 @@ def _literal_number(value: object, date_text: bool) -> float:
         return 1.0 if value else 0.0
     if isinstance(value, (int, float)):
         return float(value)
-    number = xp.to_number(value if isinstance(value, str) else None)
+    number = to_number(value if isinstance(value, str) else None)
     if number != number and date_text:
         return _days(value)
     return number
@@ -315,26 +299,26 @@ def _boolean_term(sql: ColumnElement[Any], what: str, value: object = _NO_VALUE)
     return _Term("boolean", sql, what, value=value)
 
 
-def _describe(node: xp.SyntaxNode) -> str:
-    if isinstance(node, xp.Ref):
+def _describe(node: syntax.SyntaxNode) -> str:
+    if isinstance(node, syntax.Ref):
         return "${" + node.name + "}"
-    if isinstance(node, xp.Literal):
-        return repr(node.value) if isinstance(node.value, str) else xp.to_string(node.value)
-    if isinstance(node, xp.Call):
+    if isinstance(node, syntax.Literal):
+        return repr(node.value) if isinstance(node.value, str) else to_string(node.value)
+    if isinstance(node, syntax.Call):
         return f"{node.name}()"
-    if isinstance(node, xp.Negation):
+    if isinstance(node, syntax.Negation):
         return "-" + _describe(node.operand)
-    if isinstance(node, xp.Chain):
+    if isinstance(node, syntax.Chain):
         return f"the result of '{node.operators[0]}'"
     return "the expression"
 
 
-def _position(node: xp.SyntaxNode) -> int | None:
-    if isinstance(node, (xp.Literal, xp.Call, xp.Parent)):
+def _position(node: syntax.SyntaxNode) -> int | None:
+    if isinstance(node, (syntax.Literal, syntax.Call, syntax.Parent)):
         return node.pos
-    if isinstance(node, xp.Chain):
+    if isinstance(node, syntax.Chain):
         return _position(node.operands[0])
-    if isinstance(node, xp.Negation):
+    if isinstance(node, syntax.Negation):
         return _position(node.operand)
     return None
 
@@ -352,30 +336,30 @@ class _Compiler:
 
     # -- nodes
 
-    def term(self, node: xp.SyntaxNode) -> _Term:
-        if isinstance(node, xp.Literal):
+    def term(self, node: syntax.SyntaxNode) -> _Term:
+        if isinstance(node, syntax.Literal):
             if isinstance(node.value, str):
                 return self.string_literal(node.value, _describe(node))
             return _number_literal(node.value, _describe(node))
-        if isinstance(node, xp.Ref):
+        if isinstance(node, syntax.Ref):
             return self.reference(node.name)
-        if isinstance(node, xp.Negation):
+        if isinstance(node, syntax.Negation):
             return self.negation(node)
-        if isinstance(node, xp.Chain):
+        if isinstance(node, syntax.Chain):
             if node.level <= 2:
                 return self.logic(node)
             if node.level <= 4:
                 return self.comparisons(node)
             return self.arithmetic(node)
-        if isinstance(node, xp.Call):
+        if isinstance(node, syntax.Call):
             return self.call(node)
-        if isinstance(node, xp.Current):
+        if isinstance(node, syntax.Current):
             raise VariableError(
                 _UNSUPPORTED,
                 "'.' (the current answer) only has a meaning inside a form; name the "
                 "question instead, as ${name}",
             )
-        if isinstance(node, xp.Bare):
+        if isinstance(node, syntax.Bare):
             raise VariableError(
                 _UNSUPPORTED,
                 f"{node.name!r} is not a reference to a question; write ${{{node.name}}} "
@@ -388,7 +372,7 @@ class _Compiler:
         )
 
     def string_literal(self, value: str, what: str) -> _Term:
-        return _Term("text", _text(value), what, value=value, number=_float(xp.to_number(value)))
+        return _Term("text", _text(value), what, value=value, number=_float(to_number(value)))
 
     def reference(self, name: str) -> _Term:
         column = self.columns.get(name)
@@ -420,7 +404,7 @@ class _Compiler:
             select_one=column.type == "select_one",
         )
 
-    def negation(self, node: xp.Negation) -> _Term:
+    def negation(self, node: syntax.Negation) -> _Term:
         operand = self.term(node.operand)
         what = _describe(node)
         if isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool):
@@ -429,12 +413,12 @@ class _Compiler:
         number = self.as_number(operand, date_text=True, use="'-'")
         return _Term("number", -number if node.negate else number, what)
 
-    def logic(self, node: xp.Chain) -> _Term:
+    def logic(self, node: syntax.Chain) -> _Term:
         tests = [self.as_boolean(self.term(operand)) for operand in node.operands]
         combined = or_(*tests) if node.level == 1 else and_(*tests)
         return _boolean_term(combined, f"the result of '{node.operators[0]}'")
 
-    def comparisons(self, node: xp.Chain) -> _Term:
+    def comparisons(self, node: syntax.Chain) -> _Term:
         left = self.term(node.operands[0])
         for op, operand in zip(node.operators, node.operands[1:], strict=True):
             right = self.term(operand)
@@ -450,7 +434,7 @@ class _Compiler:
                 left = _boolean_term(func.coalesce(compared, false()), what)
         return left
 
-    def arithmetic(self, node: xp.Chain) -> _Term:
+    def arithmetic(self, node: syntax.Chain) -> _Term:
         first = self.term(node.operands[0])
         value = self.as_number(first, date_text=True, use=f"'{node.operators[0]}'")
         for op, operand in zip(node.operators, node.operands[1:], strict=True):
@@ -500,7 +484,7 @@ class _Compiler:
                 return _text("true" if term.value else "false")
             return case((term.sql, _text("true")), else_=_text("false"))
         if term.kind == "number" and term.is_literal and isinstance(term.value, (int, float)):
-            return _text(xp.to_string(term.value))
+            return _text(to_string(term.value))
         raise VariableError(
             _TYPE_MISMATCH,
             f"{use} needs text, but {term.what} is a number; text is a select question, "
@@ -513,7 +497,7 @@ class _Compiler:
         if term.is_literal:
             value = term.value
             if isinstance(value, (bool, int, float, str)):
-                return _boolean(xp.to_boolean(value))
+                return _boolean(to_boolean(value))
         if term.kind == "boolean":
             return term.sql
         if term.kind == "number":
@@ -534,10 +518,10 @@ class _Compiler:
         if a.kind == "boolean" or b.kind == "boolean":
             x, y = self.as_boolean(a), self.as_boolean(b)
             if a.is_literal and b.is_literal:
-                return _boolean(xp.to_boolean(_value(a)) == xp.to_boolean(_value(b)))
+                return _boolean(to_boolean(_value(a)) == to_boolean(_value(b)))
             if a.is_literal or b.is_literal:
                 constant, other = (a, y) if a.is_literal else (b, x)
-                return other if xp.to_boolean(_value(constant)) else not_(other)
+                return other if to_boolean(_value(constant)) else not_(other)
             return x == y
         if a.kind != "number" and b.kind != "number":
             return self.text_equals(a, b)
@@ -577,10 +561,10 @@ class _Compiler:
 
     # -- functions
 
-    def call(self, node: xp.Call) -> _Term:
+    def call(self, node: syntax.Call) -> _Term:
         name, args = node.name, node.args
         what = _describe(node)
-        if name in _REPEAT_FUNCTIONS:
+        if FUNCTIONS[name].repeats:
             raise VariableError(
                 _UNSUPPORTED_FUNCTION,
                 f"{name}() works on repeats (rosters), which an aggregate of one unit does "
@@ -589,7 +573,7 @@ class _Compiler:
                 f"{_FUNCTIONS_TEXT}",
                 node.pos,
             )
-        method = _FUNCTIONS.get(name)
+        method = FUNCTION_SQL.get(name) if FUNCTIONS[name].sql else None
         if method is None:
             raise VariableError(
                 _UNSUPPORTED_FUNCTION,
@@ -599,7 +583,7 @@ class _Compiler:
             )
         return method(self, args, what, node.pos)
 
-    def f_if(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_if(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         condition = self.as_boolean(self.term(args[0]))
         a, b = self.term(args[1]), self.term(args[2])
 
@@ -610,7 +594,7 @@ class _Compiler:
 
         return self.unify(a, b, pick, what, pos)
 
-    def f_coalesce(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_coalesce(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         a, b = self.term(args[0]), self.term(args[1])
         if a.kind == "boolean":  # never empty
             return a
@@ -697,34 +681,32 @@ class _Compiler:
         if kind == "calculate":  # a literal beside a calculate: its number and its string
             value = _value(term)
             number = _float(_literal_number(value, date_text=False))
-            return _Term(
-                "calculate", number, term.what, empty=false(), cat=_text(xp.to_string(value))
-            )
+            return _Term("calculate", number, term.what, empty=false(), cat=_text(to_string(value)))
         if kind == "number":  # a calculate beside a computed number: its num slot
             return _Term("number", term.sql, term.what, empty=term.empty)
         # a calculate beside a computed text: its cat slot
         return _Term("text", self.as_text(term, what), term.what, number=term.sql)
 
-    def f_not(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_not(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         operand = self.term(args[0])
         if operand.is_literal:
-            value = not xp.to_boolean(_value(operand))
+            value = not to_boolean(_value(operand))
             return _boolean_term(_boolean(value), what, value=value)
         return _boolean_term(not_(self.as_boolean(operand)), what)
 
-    def f_true(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_true(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         return _boolean_term(true(), what, value=True)
 
-    def f_false(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_false(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         return _boolean_term(false(), what, value=False)
 
-    def f_selected(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_selected(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         codes = self.term(args[0])
         wanted = self.literal_text(args[1], "selected()", "a choice name in quotes").strip()
         if wanted == "" or any(ch.isspace() for ch in wanted):
             return _boolean_term(false(), what, value=False)
         if codes.is_literal:
-            value = wanted in xp.to_string(_value(codes)).split()
+            value = wanted in to_string(_value(codes)).split()
             return _boolean_term(_boolean(value), what, value=value)
         if codes.select_one:
             return _boolean_term(func.coalesce(codes.sql == _text(wanted), false()), what)
@@ -732,38 +714,38 @@ class _Compiler:
         padded = _text(" ").concat(func.coalesce(text, "")).concat(_text(" "))
         return _boolean_term(self.contains(padded, f" {wanted} "), what)
 
-    def f_count_selected(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_count_selected(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         codes = self.term(args[0])
         if codes.is_literal:
-            return _number_literal(len(xp.to_string(_value(codes)).split()), what)
+            return _number_literal(len(to_string(_value(codes)).split()), what)
         text = func.trim(func.coalesce(self.as_text(codes, "count-selected()"), ""))
         spaces = func.length(text) - func.length(func.replace(text, " ", ""))
         counted = case((text == "", _float(0.0)), else_=cast(spaces + 1, Float()))
         return _Term("number", counted, what)
 
-    def f_string_length(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_string_length(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         operand = self.term(args[0])
         if operand.is_literal:
-            return _number_literal(len(xp.to_string(_value(operand))), what)
+            return _number_literal(len(to_string(_value(operand))), what)
         text = self.as_text(operand, "string-length()")
         return _Term("number", cast(func.coalesce(func.length(text), 0), Float()), what)
 
-    def f_contains(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_contains(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         haystack = self.term(args[0])
         needle = self.literal_text(args[1], "contains()", "a text in quotes")
         if haystack.is_literal:
-            value = needle in xp.to_string(_value(haystack))
+            value = needle in to_string(_value(haystack))
             return _boolean_term(_boolean(value), what, value=value)
         if needle == "":
             return _boolean_term(true(), what, value=True)
         text = func.coalesce(self.as_text(haystack, "contains()"), "")
         return _boolean_term(self.contains(text, needle), what)
 
-    def f_starts_with(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_starts_with(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         haystack = self.term(args[0])
         prefix = self.literal_text(args[1], "starts-with()", "a text in quotes")
         if haystack.is_literal:
-            value = xp.to_string(_value(haystack)).startswith(prefix)
+            value = to_string(_value(haystack)).startswith(prefix)
             return _boolean_term(_boolean(value), what, value=value)
         if prefix == "":
             return _boolean_term(true(), what, value=True)
@@ -772,10 +754,10 @@ class _Compiler:
             return _boolean_term(text.startswith(prefix, autoescape=True), what)
         return _boolean_term(func.instr(text, _text(prefix)) == 1, what)
 
-    def f_concat(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_concat(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         parts = [self.term(arg) for arg in args]
         if all(part.is_literal for part in parts):
-            return self.string_literal("".join(xp.to_string(_value(p)) for p in parts), what)
+            return self.string_literal("".join(to_string(_value(p)) for p in parts), what)
         joined: ColumnElement[Any] | None = None
         for part in parts:
             text = self.as_text(part, "concat()")
@@ -785,17 +767,17 @@ class _Compiler:
         assert joined is not None  # noqa: S101 - concat() has an argument
         return _Term("text", joined, what)
 
-    def f_int(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_int(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         number = self.as_number(self.term(args[0]), date_text=False, use="int()")
         return _Term("number", self.trunc(number), what)
 
-    def f_number(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_number(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         operand = self.term(args[0])
         if operand.is_literal:
             return _number_literal(_literal_number(_value(operand), date_text=False), what)
         return _Term("number", self.as_number(operand, date_text=False, use="number()"), what)
 
-    def f_round(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_round(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         number = self.as_number(self.term(args[0]), date_text=False, use="round()")
         digits = 0.0
         if len(args) == 2:
@@ -822,15 +804,15 @@ class _Compiler:
         scale = _float(10.0**-places_int)
         return _Term("number", type_coerce(func.round(number / scale), Float()) * scale, what)
 
-    def f_today(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_today(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         return _Term("number", literal(float(self.today), Float()), what, date=True)
 
-    def f_now(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_now(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         return _Term("number", literal(float(self.now), Float()), what, date=True)
 
-    def f_date(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_date(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         operand = self.term(args[0])
-        days: xp.Value = None
+        days: Value = None
         if operand.is_literal:
             days = _evaluate("decimal-date-time(date(${v}))", _value(operand))
         if not isinstance(days, float) or not math.isfinite(days):
@@ -841,7 +823,7 @@ class _Compiler:
             )
         return _Term("number", _float(days), what, date=True)
 
-    def f_decimal_date_time(self, args: Sequence[xp.SyntaxNode], what: str, pos: int) -> _Term:
+    def f_decimal_date_time(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         operand = self.term(args[0])
         if operand.kind == "number":
             return replace(operand, what=what, value=_NO_VALUE)
@@ -858,10 +840,10 @@ class _Compiler:
 
     # -- helpers
 
-    def literal_text(self, node: xp.SyntaxNode, function: str, wanted: str) -> str:
+    def literal_text(self, node: syntax.SyntaxNode, function: str, wanted: str) -> str:
         term = self.term(node)
         if term.is_literal and isinstance(term.value, (str, int, float)):
-            return xp.to_string(term.value)
+            return to_string(term.value)
         raise VariableError(
             _INVALID,
             f"the second argument of {function} must be {wanted}, such as 'yes'",
@@ -891,7 +873,7 @@ def _numbers_equal(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElemen
     return func.coalesce(func.abs(a - b) < _float(_EQUAL_TOLERANCE), false())
 
 
-def _value(term: _Term) -> xp.Value:
+def _value(term: _Term) -> Value:
     """A literal term's Python value (None for a term that is no literal)."""
     value = term.value
     if isinstance(value, (bool, int, float, str)):
@@ -905,8 +887,8 @@ def _kind_text(term: _Term) -> str:
     )
 
 
-_Method = Callable[[_Compiler, Sequence[xp.SyntaxNode], str, int], _Term]
-_FUNCTIONS: Final[dict[str, _Method]] = {
+_Method = Callable[[_Compiler, Sequence[syntax.SyntaxNode], str, int], _Term]
+FUNCTION_SQL: Final[Mapping[str, _Method]] = {
     "if": _Compiler.f_if,
     "coalesce": _Compiler.f_coalesce,
     "not": _Compiler.f_not,
@@ -926,3 +908,4 @@ _FUNCTIONS: Final[dict[str, _Method]] = {
     "date": _Compiler.f_date,
     "decimal-date-time": _Compiler.f_decimal_date_time,
 }
+"""Function name -> its SQL, for each function the registry (FUNCTIONS) marks `sql`."""
