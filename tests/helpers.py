@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 import sdmx
 import svy
+from openpyxl import Workbook
 from sdmx.model import common, v30
 from sdmx.reader.csv import Reader
 
@@ -587,3 +588,187 @@ def syntax_error(source: str) -> ExpressionError:
     with pytest.raises(ExpressionError) as info:
         parse(source)
     return info.value
+
+
+# --------------------------------------------------------------------------------------------
+# XLSForm workbooks: one with every supported feature, read into FEATURE_DEFINITION
+
+Rows = list[list[Any]]
+
+
+def xlsform_workbook(
+    survey: Rows, choices: Rows | None = None, settings: Rows | None = None, **extra: Rows
+) -> bytes:
+    """An .xlsx with the given sheets; each is a list of rows, the first being the headers."""
+    book = Workbook()
+    sheets: dict[str, Rows | None] = {
+        "survey": survey,
+        "choices": choices,
+        "settings": settings,
+        **extra,
+    }
+    first = True
+    for title, rows in sheets.items():
+        if rows is None:
+            continue
+        if first:
+            sheet = book.active
+            assert sheet is not None
+            sheet.title = title
+            first = False
+        else:
+            sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+EN, RU = "English (en)", "Russian (ru)"
+SURVEY_HEADERS = [
+    "type",
+    "name",
+    f"label::{EN}",
+    f"label::{RU}",
+    f"hint::{EN}",
+    "relevant",
+    "required",
+    f"required_message::{EN}",
+    "constraint",
+    f"constraint_message::{EN}",
+    f"constraint_message::{RU}",
+    "calculation",
+    "choice_filter",
+    "repeat_count",
+    "default",
+    "appearance",
+    "parameters",
+    "dimension",
+    "design",
+    "pii",
+]
+
+
+def survey_row(**cells: Any) -> list[Any]:
+    """A survey row from column -> value (`label`/`label_ru`/`hint`/`required_message`/...)."""
+    names = {
+        "label": f"label::{EN}",
+        "label_ru": f"label::{RU}",
+        "hint": f"hint::{EN}",
+        "required_message": f"required_message::{EN}",
+        "constraint_message": f"constraint_message::{EN}",
+        "constraint_message_ru": f"constraint_message::{RU}",
+    }
+    values = {names.get(k, k): v for k, v in cells.items()}
+    unknown = set(values) - set(SURVEY_HEADERS)
+    assert not unknown, unknown
+    return [values.get(h) for h in SURVEY_HEADERS]
+
+
+FEATURE_SURVEY: Rows = [
+    SURVEY_HEADERS,
+    survey_row(type="dateTime", name="start_time", label="Start", required="yes"),
+    survey_row(
+        type="select_one countries",
+        name="country",
+        label="Country",
+        label_ru="Страна",
+        hint="Where the household lives",
+        required="TRUE",
+        required_message="Choose a country",
+        dimension="country",
+        design="stratum",
+    ),
+    survey_row(
+        type="select_one regions",
+        name="region",
+        label="Region",
+        choice_filter="country = ${country}",
+        required="yes",
+        dimension="admin1",
+    ),
+    survey_row(
+        type="select one hazards", name="hazard", label="Worst hazard", dimension="hazard_type"
+    ),
+    survey_row(
+        type="select_one statuses",
+        name="status",
+        label="Status",
+        dimension="displacement_status",
+        appearance="minimal",
+    ),
+    survey_row(
+        type="begin group",
+        name="hh",
+        label="Household",
+        label_ru="Домохозяйство",
+        relevant="${country} != ''",
+        appearance="field-list",
+    ),
+    survey_row(
+        type="integer",
+        name="hh_size",
+        label="People",
+        required="${status} != 'IDP'",
+        required_message="How many people?",
+        constraint=". >= 1 and . <= 30",
+        constraint_message="Between 1 and 30",
+        constraint_message_ru="От 1 до 30",
+        default=1,
+    ),
+    survey_row(type="calculate", name="wt", calculation="1.5", design="weight"),
+    survey_row(type="text", name="cluster", label="Cluster", design="psu", required="no"),
+    survey_row(type="begin repeat", name="members", label="Member", repeat_count="${hh_size}"),
+    survey_row(type="text", name="member_name", label="Name", pii="yes"),
+    survey_row(type="decimal", name="member_income", label="Income", default="2.5"),
+    survey_row(type="select_one sexes", name="member_sex", label="Sex", dimension="sex"),
+    survey_row(type="integer", name="member_age", label="Age", dimension="age"),
+    survey_row(type="begin_repeat", name="trips", label="Trip", repeat_count="${hh_size} - 1"),
+    survey_row(type="date", name="trip_date", label="Date", pii="no"),
+    survey_row(type="geopoint", name="trip_gps", label="Where", parameters="capture-accuracy=10"),
+    survey_row(type="end_repeat"),
+    survey_row(type="end repeat"),
+    survey_row(type="end group"),
+    [],  # an empty row is allowed, as in pyxform
+    survey_row(type="select_multiple hazards or_other", name="hazards_seen", label="Hazards"),
+    survey_row(type="select_one yes_no or_other", name="moved", label="Moved?"),
+    survey_row(
+        type="text",
+        name="moved_other",
+        label="Where else?",
+        relevant="selected(${moved}, 'other')",
+    ),
+    survey_row(type="note", name="thanks", label="Thank you", hint="Say it"),
+    survey_row(type="calculate", name="n_members", calculation="count(${member_name})", label="N"),
+]
+FEATURE_CHOICES: Rows = [
+    ["list_name", "name", f"label::{EN}", f"label::{RU}", "country"],
+    ["countries", "KG", "Kyrgyzstan", "Кыргызстан", None],
+    ["countries", "KZ", "Kazakhstan", None, None],
+    ["regions", "KG-C", "Chuy", None, "KG"],
+    ["regions", "KZ-10", "Abai", None, "KZ"],
+    ["hazards", "MH0600", "Flood", "Наводнение", None],
+    ["hazards", "MH0401", "Drought", None, None],
+    ["statuses", "IDP", "Internally displaced", None, None],
+    ["statuses", "NON_DISPLACED", "Not displaced", None, None],
+    ["yes_no", "yes", "Yes", "Да", None],
+    ["yes_no", "no", "No", "Нет", None],
+    ["sexes", "F", "Female", None, None],
+    ["sexes", "M", "Male", None, None],
+]
+FEATURE_SETTINGS: Rows = [
+    [
+        "form_id",
+        "form_title",
+        f"title_translation::{RU}",
+        f"description::{EN}",
+        "default_language",
+        "disclosure_threshold",
+    ],
+    ["Climate_Pilot 2", "Pilot", "Пилот", "A pilot survey", EN, 5],
+]
+
+
+def feature_workbook() -> bytes:
+    return xlsform_workbook(FEATURE_SURVEY, FEATURE_CHOICES, FEATURE_SETTINGS)

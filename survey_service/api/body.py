@@ -9,7 +9,7 @@ import orjson
 from flask import request
 
 from survey_service.errors import BadRequest, ServiceError, Unprocessable
-from survey_service.questionnaire.xlsform import XLSFormError, definition_from_xlsform
+from survey_service.questionnaire.xlsform.reader import XLSFormError, definition_from_xlsform
 
 
 class UnsupportedMediaType(ServiceError):

@@ -13,7 +13,8 @@ from survey_service.api.body import definition_body
 from survey_service.api.context import authenticated, current_user, db_session, require
 from survey_service.models import QuestionnaireStatus
 from survey_service.questionnaire.definition import definition_schema
-from survey_service.questionnaire.xlsform import XLSX_MEDIA_TYPE, xlsform_from_definition
+from survey_service.questionnaire.xlsform.vocabulary import XLSX_MEDIA_TYPE
+from survey_service.questionnaire.xlsform.writer import xlsform_from_definition
 from survey_service.schemas.questionnaires import (
     QuestionnaireDetailSchema,
     QuestionnaireSchema,

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 
 from survey_service import codes
+from survey_service.errors import FieldError
 from survey_service.expressions import Expression, ExpressionError, parse
 from survey_service.jsonutil import nested_deeper
 
@@ -58,22 +59,10 @@ _TAG_CODE_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a definition, at a JSON path such as `questions[3].constraint`."""
-
-    path: str
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "code": self.code, "message": self.message}
-
-
 class DefinitionError(ValueError):
     """A definition failed its checks; `problems` lists every one."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[FieldError]) -> None:
         super().__init__(f"{len(problems)} problem(s) in the questionnaire definition")
         self.problems = list(problems)
 
@@ -110,7 +99,7 @@ def _schema_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(definition_schema())
 
 
-def _schema_problems(data: Any) -> list[Problem]:
+def _schema_problems(data: Any) -> list[FieldError]:
     problems = []
     for error in _schema_validator().iter_errors(data):
         path: list[str | int] = list(error.absolute_path)
@@ -119,17 +108,21 @@ def _schema_problems(data: Any) -> list[Problem]:
             allowed = set(error.schema.get("properties", {}))
             for key in sorted(set(error.instance) - allowed):
                 problems.append(
-                    Problem(format_path([*path, key]), "definition.schema", f"unknown key {key!r}")
+                    FieldError(
+                        format_path([*path, key]), "definition.schema", f"unknown key {key!r}"
+                    )
                 )
             continue
         if error.validator == "required" and isinstance(error.validator_value, list):
             missing = [k for k in error.validator_value if k not in error.instance]
             for key in missing:
                 problems.append(
-                    Problem(format_path([*path, key]), "definition.schema", f"{key!r} is required")
+                    FieldError(
+                        format_path([*path, key]), "definition.schema", f"{key!r} is required"
+                    )
                 )
             continue
-        problems.append(Problem(format_path(path), "definition.schema", message))
+        problems.append(FieldError(format_path(path), "definition.schema", message))
     return problems
 
 
@@ -257,7 +250,7 @@ class _Checker:
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
-        self.problems: list[Problem] = []
+        self.problems: list[FieldError] = []
         default = data.get("default_language")
         self.default_language = default if isinstance(default, str) else None
         declared = data.get("languages")
@@ -273,7 +266,7 @@ class _Checker:
         self.choice_lists: dict[str, list[Choice]] = {}
 
     def add(self, path: str, code: str, message: str) -> None:
-        self.problems.append(Problem(path, code, message))
+        self.problems.append(FieldError(path, code, message))
 
     def run(self) -> None:
         if (
@@ -574,12 +567,12 @@ class _Checker:
 MAX_DEPTH = 64
 
 
-def _check(data: Any) -> tuple[list[Problem], _Checker | None]:
+def _check(data: Any) -> tuple[list[FieldError], _Checker | None]:
     if not isinstance(data, Mapping):
-        return [Problem("", "definition.schema", "a definition is a JSON object")], None
+        return [FieldError("", "definition.schema", "a definition is a JSON object")], None
     if nested_deeper(data, MAX_DEPTH):
         message = f"arrays and objects nested more than {MAX_DEPTH} levels deep"
-        return [Problem("", "definition.too_deep", message)], None
+        return [FieldError("", "definition.too_deep", message)], None
     checker = _Checker(data)
     checker.run()
     # schema problems first, then semantic ones, each once, in document order
@@ -587,7 +580,7 @@ def _check(data: Any) -> tuple[list[Problem], _Checker | None]:
     return problems, checker
 
 
-def check_definition(data: Any) -> list[Problem]:
+def check_definition(data: Any) -> list[FieldError]:
     """Every problem of a definition, schema and semantics together."""
     return _check(data)[0]
 

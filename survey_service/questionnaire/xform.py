@@ -11,9 +11,16 @@ from typing import Any, Final
 from pyxform.errors import PyXFormError  # type: ignore[import-untyped]  # pyxform has no hints
 from pyxform.xls2xform import convert  # type: ignore[import-untyped]
 
-from survey_service.questionnaire.xlsform import pyxform_workbook
+from survey_service.errors import FieldError
+from survey_service.questionnaire.xlsform.writer import pyxform_workbook
 
-__all__ = ["XFORM_MEDIA_TYPE", "XFormError", "xform_from_definition", "xform_hash"]
+__all__ = [
+    "XFORM_MEDIA_TYPE",
+    "XFormError",
+    "xform_from_definition",
+    "xform_hash",
+    "xform_problems",
+]
 
 XFORM_MEDIA_TYPE: Final = "text/xml; charset=utf-8"
 
@@ -56,6 +63,20 @@ def xform_from_definition(definition: Mapping[str, Any], *, version: int) -> str
     for warning in warnings:
         logger.info("pyxform warning for %s v%d: %s", definition["id"], version, warning)
     return str(result.xform)
+
+
+def xform_problems(definition: Mapping[str, Any]) -> list[FieldError]:
+    """Why pyxform cannot build the XForm of a checked definition (nothing when it can).
+
+    pyxform has rules of its own (a question's `parameters`, for one) that the definition
+    checks do not repeat, and clients download the XForm: a spreadsheet or a draft that
+    does not build is refused. The path is the question pyxform names, or "" for the form.
+    """
+    try:
+        xform_from_definition(definition, version=1)
+    except XFormError as exc:
+        return [FieldError(exc.path or "", "xlsform.rejected", exc.message)]
+    return []
 
 
 def xform_hash(xml: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from survey_service.analysis.layout import AnalysisLayout
 from survey_service.db import utcnow
-from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.errors import Conflict, FieldError, NotFound, Unprocessable
 from survey_service.models import (
     Principal,
     Questionnaire,
@@ -21,22 +21,51 @@ from survey_service.models import (
     QuestionnaireVersion,
 )
 from survey_service.questionnaire.definition import (
+    Definition,
+    DefinitionError,
     check_definition,
     content_hash,
     load_definition,
 )
+from survey_service.questionnaire.xform import xform_problems
+
+
+def _invalid(problems: Sequence[FieldError]) -> Unprocessable:
+    return Unprocessable(
+        "definition.invalid",
+        f"The questionnaire definition has {len(problems)} problem(s).",
+        errors=[p.as_dict() for p in problems],
+    )
 
 
 def _checked(definition: Any) -> dict[str, Any]:
+    """The definition, when it passes the definition checks."""
     problems = check_definition(definition)
     if problems:
-        raise Unprocessable(
-            "definition.invalid",
-            f"The questionnaire definition has {len(problems)} problem(s).",
-            errors=[p.as_dict() for p in problems],
-        )
+        raise _invalid(problems)
     assert isinstance(definition, dict)  # noqa: S101 - check_definition refuses non-objects
     return definition
+
+
+def _require_xform(data: dict[str, Any]) -> None:
+    """Refuse a checked definition pyxform cannot build an XForm from, as spreadsheets are:
+    clients download the XForm of every published version.
+
+    Kept apart from `_checked` because the build costs more than all the checks (a sixth of
+    a second for the reference questionnaire): it runs once per stored draft, not on publish
+    nor for a definition `load_file` finds unchanged.
+    """
+    problems = xform_problems(data)
+    if problems:
+        raise _invalid(problems)
+
+
+def _loaded(definition: Any) -> Definition:
+    """The typed tree of a definition that passes the definition checks (checked once)."""
+    try:
+        return load_definition(definition)
+    except DefinitionError as exc:
+        raise _invalid(exc.problems) from exc
 
 
 def get_questionnaire(session: Session, qid: str, *, for_update: bool = False) -> Questionnaire:
@@ -58,13 +87,20 @@ def create_questionnaire(
     session: Session, definition: Any, user: Principal | None
 ) -> Questionnaire:
     """Check a definition and store it as the draft of a new questionnaire."""
-    data = _checked(definition)
+    return _add_questionnaire(session, _checked(definition), user)
+
+
+def _add_questionnaire(
+    session: Session, data: dict[str, Any], user: Principal | None
+) -> Questionnaire:
+    """Store a checked definition as a new questionnaire's draft, once its XForm builds."""
     qid = data["id"]
     if session.get(Questionnaire, qid) is not None:
         raise Conflict(
             "questionnaire.exists",
             f"A questionnaire {qid!r} exists already; edit its draft with PUT .../draft.",
         )
+    _require_xform(data)
     user_id = user.id if user else None
     questionnaire = Questionnaire(
         id=qid,
@@ -97,7 +133,14 @@ def update_draft(
                 }
             ],
         )
-    data = _checked(definition)
+    return _replace_draft(session, questionnaire, _checked(definition), user)
+
+
+def _replace_draft(
+    session: Session, questionnaire: Questionnaire, data: dict[str, Any], user: Principal | None
+) -> Questionnaire:
+    """Replace a questionnaire's draft with a checked definition, once its XForm builds."""
+    _require_xform(data)
     questionnaire.draft = data
     questionnaire.draft_hash = content_hash(data)
     questionnaire.updated_at = utcnow()
@@ -122,10 +165,10 @@ def publish(session: Session, qid: str, user: Principal | None) -> Questionnaire
             f"The draft is identical to version {current.version}; edit it before publishing.",
         )
     # drafts are checked on save, but the checker may have grown stricter since
-    _checked(questionnaire.draft)
+    definition = _loaded(questionnaire.draft)
     # the analysis slots of every earlier version stay where they are; new questions get more
     earlier = AnalysisLayout.from_json(current.analysis_layout if current is not None else None)
-    layout = earlier.extended(load_definition(questionnaire.draft))
+    layout = earlier.extended(definition)
     version = QuestionnaireVersion(
         questionnaire_id=qid,
         version=questionnaire.latest_version + 1,
@@ -199,13 +242,14 @@ def load_file(session: Session, path: Path, user: Principal | None = None) -> Lo
     qid = data["id"]
     existing = session.get(Questionnaire, qid)
     if existing is None:
-        create_questionnaire(session, data, user)
+        _add_questionnaire(session, data, user)
         version = publish(session, qid, user)
         return LoadOutcome(path, qid, "created", version.version)
     current = latest_version(session, existing)
     if current is not None and current.content_hash == content_hash(data):
         return LoadOutcome(path, qid, "unchanged", current.version)
-    update_draft(session, qid, data, user)
+    questionnaire = get_questionnaire(session, qid, for_update=True)
+    _replace_draft(session, questionnaire, data, user)
     version = publish(session, qid, user)
     return LoadOutcome(path, qid, "published", version.version)
 

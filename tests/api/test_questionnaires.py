@@ -7,6 +7,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from survey_service.questionnaire.xlsform.vocabulary import XLSX_MEDIA_TYPE
+from survey_service.questionnaire.xlsform.writer import xlsform_from_definition
 from tests.helpers import assert_problem, minimal_definition
 
 BASE = "/api/v1/questionnaires"
@@ -241,6 +243,45 @@ def test_reference_questionnaire_is_accepted(
     assert response.status_code == 201, response.get_json()
     published = client.post(f"{BASE}/{reference_definition['id']}/publish", headers=researcher)
     assert published.status_code == 201
+
+
+def test_a_definition_pyxform_cannot_build_is_refused_as_a_spreadsheet_is(
+    client: FlaskClient, researcher: dict
+) -> None:
+    bad = minimal_definition()
+    bad["questions"].append(
+        {"name": "home", "type": "geopoint", "label": {"en": "Home"}, "parameters": "colour=red"}
+    )
+    body = assert_problem(create(client, researcher, bad), 422, "definition.invalid")
+    assert body["detail"] == "The questionnaire definition has 1 problem(s)."
+    assert [(e["path"], e["code"]) for e in body["errors"]] == [
+        ("questions[7]", "xlsform.rejected")
+    ]
+    assert "colour" in body["errors"][0]["message"]
+    # the same definition as a spreadsheet: the same refusal, at the row instead of the path
+    sheet = client.post(
+        BASE,
+        data=xlsform_from_definition(bad),
+        headers={**researcher, "Content-Type": XLSX_MEDIA_TYPE},
+    )
+    from_sheet = assert_problem(sheet, 422, "xlsform.invalid")
+    assert from_sheet["errors"] == [{**body["errors"][0], "path": "survey!A12"}]
+    assert client.get(BASE, headers=researcher).get_json() == []
+
+
+def test_a_draft_pyxform_cannot_build_is_refused_and_the_draft_kept(
+    client: FlaskClient, researcher: dict
+) -> None:
+    create(client, researcher, minimal_definition())
+    bad = minimal_definition()
+    bad["questions"][0]["parameters"] = "randomize=sometimes"
+    put = client.put(f"{BASE}/flood-pilot/draft", json=bad, headers=researcher)
+    body = assert_problem(put, 422, "definition.invalid")
+    # pyxform names no row for this rule: the problem is the whole definition's
+    assert [(e["path"], e["code"]) for e in body["errors"]] == [("", "xlsform.rejected")]
+    assert "randomize" in body["errors"][0]["message"]
+    draft = client.get(f"{BASE}/flood-pilot/draft", headers=researcher).get_json()
+    assert draft == minimal_definition()
 
 
 def test_definitions_nested_too_deeply(client: FlaskClient, researcher: dict) -> None:

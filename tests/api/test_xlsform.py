@@ -8,11 +8,9 @@ from typing import Any
 import openpyxl
 from flask.testing import FlaskClient
 
-from survey_service.questionnaire.xlsform import (
-    XLSX_MEDIA_TYPE,
-    definition_from_xlsform,
-    xlsform_from_definition,
-)
+from survey_service.questionnaire.xlsform.reader import definition_from_xlsform
+from survey_service.questionnaire.xlsform.vocabulary import XLSX_MEDIA_TYPE
+from survey_service.questionnaire.xlsform.writer import xlsform_from_definition
 from tests.helpers import assert_problem
 
 QID = "climate-migration-household"

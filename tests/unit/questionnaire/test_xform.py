@@ -11,7 +11,13 @@ from xml.etree.ElementTree import Element
 import pytest
 from defusedxml import ElementTree
 
-from survey_service.questionnaire.xform import XFormError, xform_from_definition, xform_hash
+from survey_service.errors import FieldError
+from survey_service.questionnaire.xform import (
+    XFormError,
+    xform_from_definition,
+    xform_hash,
+    xform_problems,
+)
 from tests.helpers import FEATURE_DEFINITION, REFERENCE
 
 NS = {
@@ -232,3 +238,21 @@ def test_a_refusal_pyxform_gives_without_a_row_has_no_path() -> None:
         xform_from_definition(definition, version=1)
     assert caught.value.path is None
     assert "randomize" in caught.value.message
+
+
+def test_the_problems_of_a_definition_pyxform_refuses_name_the_question_or_nothing() -> None:
+    assert xform_problems(FEATURE_DEFINITION) == []
+    definition = copy.deepcopy(FEATURE_DEFINITION)
+    definition["questions"][5]["questions"][3]["questions"][4]["questions"][1]["parameters"] = (
+        "colour=red"
+    )
+    [problem] = xform_problems(definition)
+    assert (problem.path, problem.code) == (
+        "questions[5].questions[3].questions[4].questions[1]",
+        "xlsform.rejected",
+    )
+    assert "colour" in problem.message
+    definition = copy.deepcopy(FEATURE_DEFINITION)
+    definition["questions"][2]["parameters"] = "randomize=sometimes"
+    assert [(p.path, p.code) for p in xform_problems(definition)] == [("", "xlsform.rejected")]
+    assert all(isinstance(p, FieldError) for p in xform_problems(definition))

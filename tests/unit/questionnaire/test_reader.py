@@ -1,55 +1,17 @@
-"""XLSForm import and export: every supported feature, every refusal with its cell, round trips."""
+"""The XLSForm reader: every supported feature onto the definition, every refusal at its cell."""
 
 from __future__ import annotations
 
-import copy
 import io
-import json
-from typing import Any
 
 import pytest
-from openpyxl import Workbook, load_workbook
-from pyxform.xls2xform import convert
+from openpyxl import Workbook
 
-from survey_service.questionnaire.definition import DefinitionError, check_definition
-from survey_service.questionnaire.xlsform import (
-    XLSFormError,
-    definition_from_xlsform,
-    language_column_name,
-    xlsform_from_definition,
-)
-from tests.helpers import FEATURE_DEFINITION, REFERENCE
-
-Rows = list[list[Any]]
-
-
-def workbook(
-    survey: Rows, choices: Rows | None = None, settings: Rows | None = None, **extra: Rows
-) -> bytes:
-    """An .xlsx with the given sheets; each is a list of rows, the first being the headers."""
-    book = Workbook()
-    sheets: dict[str, Rows | None] = {
-        "survey": survey,
-        "choices": choices,
-        "settings": settings,
-        **extra,
-    }
-    first = True
-    for title, rows in sheets.items():
-        if rows is None:
-            continue
-        if first:
-            sheet = book.active
-            assert sheet is not None
-            sheet.title = title
-            first = False
-        else:
-            sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+from survey_service.questionnaire.definition import check_definition
+from survey_service.questionnaire.xlsform.reader import XLSFormError, definition_from_xlsform
+from survey_service.questionnaire.xlsform.vocabulary import language_column_name
+from survey_service.questionnaire.xlsform.writer import xlsform_from_definition
+from tests.helpers import FEATURE_DEFINITION, Rows, feature_workbook, xlsform_workbook
 
 
 def problems_of(content: bytes, filename: str = "form.xlsx") -> list[dict[str, str]]:
@@ -62,215 +24,14 @@ def codes_at(problems: list[dict[str, str]]) -> list[tuple[str, str]]:
     return [(p["path"], p["code"]) for p in problems]
 
 
-# --------------------------------------------------------------------------------------------
-# A workbook with every supported feature
-
-EN, RU = "English (en)", "Russian (ru)"
-SURVEY_HEADERS = [
-    "type",
-    "name",
-    f"label::{EN}",
-    f"label::{RU}",
-    f"hint::{EN}",
-    "relevant",
-    "required",
-    f"required_message::{EN}",
-    "constraint",
-    f"constraint_message::{EN}",
-    f"constraint_message::{RU}",
-    "calculation",
-    "choice_filter",
-    "repeat_count",
-    "default",
-    "appearance",
-    "parameters",
-    "dimension",
-    "design",
-    "pii",
-]
-
-
-def survey_row(**cells: Any) -> list[Any]:
-    """A survey row from column -> value (`label`/`label_ru`/`hint`/`required_message`/...)."""
-    names = {
-        "label": f"label::{EN}",
-        "label_ru": f"label::{RU}",
-        "hint": f"hint::{EN}",
-        "required_message": f"required_message::{EN}",
-        "constraint_message": f"constraint_message::{EN}",
-        "constraint_message_ru": f"constraint_message::{RU}",
-    }
-    values = {names.get(k, k): v for k, v in cells.items()}
-    unknown = set(values) - set(SURVEY_HEADERS)
-    assert not unknown, unknown
-    return [values.get(h) for h in SURVEY_HEADERS]
-
-
-FEATURE_SURVEY: Rows = [
-    SURVEY_HEADERS,
-    survey_row(type="dateTime", name="start_time", label="Start", required="yes"),
-    survey_row(
-        type="select_one countries",
-        name="country",
-        label="Country",
-        label_ru="Страна",
-        hint="Where the household lives",
-        required="TRUE",
-        required_message="Choose a country",
-        dimension="country",
-        design="stratum",
-    ),
-    survey_row(
-        type="select_one regions",
-        name="region",
-        label="Region",
-        choice_filter="country = ${country}",
-        required="yes",
-        dimension="admin1",
-    ),
-    survey_row(
-        type="select one hazards", name="hazard", label="Worst hazard", dimension="hazard_type"
-    ),
-    survey_row(
-        type="select_one statuses",
-        name="status",
-        label="Status",
-        dimension="displacement_status",
-        appearance="minimal",
-    ),
-    survey_row(
-        type="begin group",
-        name="hh",
-        label="Household",
-        label_ru="Домохозяйство",
-        relevant="${country} != ''",
-        appearance="field-list",
-    ),
-    survey_row(
-        type="integer",
-        name="hh_size",
-        label="People",
-        required="${status} != 'IDP'",
-        required_message="How many people?",
-        constraint=". >= 1 and . <= 30",
-        constraint_message="Between 1 and 30",
-        constraint_message_ru="От 1 до 30",
-        default=1,
-    ),
-    survey_row(type="calculate", name="wt", calculation="1.5", design="weight"),
-    survey_row(type="text", name="cluster", label="Cluster", design="psu", required="no"),
-    survey_row(type="begin repeat", name="members", label="Member", repeat_count="${hh_size}"),
-    survey_row(type="text", name="member_name", label="Name", pii="yes"),
-    survey_row(type="decimal", name="member_income", label="Income", default="2.5"),
-    survey_row(type="select_one sexes", name="member_sex", label="Sex", dimension="sex"),
-    survey_row(type="integer", name="member_age", label="Age", dimension="age"),
-    survey_row(type="begin_repeat", name="trips", label="Trip", repeat_count="${hh_size} - 1"),
-    survey_row(type="date", name="trip_date", label="Date", pii="no"),
-    survey_row(type="geopoint", name="trip_gps", label="Where", parameters="capture-accuracy=10"),
-    survey_row(type="end_repeat"),
-    survey_row(type="end repeat"),
-    survey_row(type="end group"),
-    [],  # an empty row is allowed, as in pyxform
-    survey_row(type="select_multiple hazards or_other", name="hazards_seen", label="Hazards"),
-    survey_row(type="select_one yes_no or_other", name="moved", label="Moved?"),
-    survey_row(
-        type="text",
-        name="moved_other",
-        label="Where else?",
-        relevant="selected(${moved}, 'other')",
-    ),
-    survey_row(type="note", name="thanks", label="Thank you", hint="Say it"),
-    survey_row(type="calculate", name="n_members", calculation="count(${member_name})", label="N"),
-]
-FEATURE_CHOICES: Rows = [
-    ["list_name", "name", f"label::{EN}", f"label::{RU}", "country"],
-    ["countries", "KG", "Kyrgyzstan", "Кыргызстан", None],
-    ["countries", "KZ", "Kazakhstan", None, None],
-    ["regions", "KG-C", "Chuy", None, "KG"],
-    ["regions", "KZ-10", "Abai", None, "KZ"],
-    ["hazards", "MH0600", "Flood", "Наводнение", None],
-    ["hazards", "MH0401", "Drought", None, None],
-    ["statuses", "IDP", "Internally displaced", None, None],
-    ["statuses", "NON_DISPLACED", "Not displaced", None, None],
-    ["yes_no", "yes", "Yes", "Да", None],
-    ["yes_no", "no", "No", "Нет", None],
-    ["sexes", "F", "Female", None, None],
-    ["sexes", "M", "Male", None, None],
-]
-FEATURE_SETTINGS: Rows = [
-    [
-        "form_id",
-        "form_title",
-        f"title_translation::{RU}",
-        f"description::{EN}",
-        "default_language",
-        "disclosure_threshold",
-    ],
-    ["Climate_Pilot 2", "Pilot", "Пилот", "A pilot survey", EN, 5],
-]
-
-
-def feature_workbook() -> bytes:
-    return workbook(FEATURE_SURVEY, FEATURE_CHOICES, FEATURE_SETTINGS)
-
-
 def test_every_supported_feature_maps_onto_the_definition() -> None:
     definition = definition_from_xlsform(feature_workbook(), "pilot.xlsx")
     assert definition == FEATURE_DEFINITION
     assert check_definition(definition) == []
 
 
-def test_the_feature_workbook_round_trips() -> None:
-    first = definition_from_xlsform(feature_workbook(), "pilot.xlsx")
-    exported = xlsform_from_definition(first)
-    second = definition_from_xlsform(exported, "anything.xlsx")
-    assert second == first
-    # and once more: the export is stable
-    assert definition_from_xlsform(xlsform_from_definition(second), "x.xlsx") == first
-
-
-def test_the_reference_questionnaire_round_trips() -> None:
-    reference = json.loads(REFERENCE.read_text("utf-8"))
-    exported = xlsform_from_definition(reference)
-    assert definition_from_xlsform(exported, "climate.xlsx") == reference
-
-
-def test_the_export_is_an_xlsform_pyxform_converts_itself() -> None:
-    reference = json.loads(REFERENCE.read_text("utf-8"))
-    warnings: list[str] = []
-    result = convert(xlsform_from_definition(reference), warnings=warnings, file_type=".xlsx")
-    assert "climate-migration-household" in result.xform
-
-
-def test_the_export_lays_out_survey_choices_and_settings() -> None:
-    book = load_workbook(io.BytesIO(xlsform_from_definition(FEATURE_DEFINITION)))
-    assert book.sheetnames == ["survey", "choices", "settings"]
-    survey = [[c.value for c in row] for row in book["survey"].iter_rows()]
-    headers = survey[0]
-    assert headers[:4] == ["type", "name", f"label::{EN}", f"label::{RU}"]
-    assert {"dimension", "design", "pii", "choice_filter", "repeat_count"} <= set(headers)
-    types = [row[0] for row in survey[1:]]
-    assert "select_multiple hazards or_other" in types
-    assert types.count("end repeat") == 2
-    # the generated `other` text question is not written: the reader adds it back
-    names = [row[1] for row in survey[1:]]
-    assert "hazards_seen_other" not in names
-    assert "moved_other" in names
-    choices = [[c.value for c in row] for row in book["choices"].iter_rows()]
-    assert choices[0] == ["list_name", "name", f"label::{EN}", f"label::{RU}", "country"]
-    settings = [[c.value for c in row] for row in book["settings"].iter_rows()]
-    assert dict(zip(settings[0], settings[1], strict=True)) == {
-        "form_id": "climate-pilot-2",
-        "form_title": "Pilot",
-        f"title_translation::{RU}": "Пилот",
-        f"description::{EN}": "A pilot survey",
-        "default_language": EN,
-        "disclosure_threshold": 5,
-    }
-
-
 def test_a_plain_single_language_sheet_needs_no_settings() -> None:
-    content = workbook(
+    content = xlsform_workbook(
         [
             ["type", "name", "label", "hint", "required", "relevant", "calculate"],
             ["integer", "age", "Age", "In years", "yes", None, None],
@@ -299,7 +60,7 @@ def test_a_plain_single_language_sheet_needs_no_settings() -> None:
 
 
 def test_unsuffixed_columns_are_in_the_default_language() -> None:
-    content = workbook(
+    content = xlsform_workbook(
         [
             ["type", "name", "label", "label::Russian (ru)", "label::uz"],
             ["text", "q", "Question", "Вопрос", "Savol"],
@@ -312,7 +73,7 @@ def test_unsuffixed_columns_are_in_the_default_language() -> None:
 
 
 def test_without_a_default_language_setting_the_first_named_language_is_the_default() -> None:
-    content = workbook(
+    content = xlsform_workbook(
         [
             ["type", "name", "label::Russian (ru)", "label::English (en)"],
             ["text", "q", "Вопрос", None],
@@ -325,7 +86,7 @@ def test_without_a_default_language_setting_the_first_named_language_is_the_defa
 
 
 def test_aliases_pyxform_accepts_are_read() -> None:
-    content = workbook(
+    content = xlsform_workbook(
         [
             ["type", "name", "caption", "relevance", "calculate", "jr:count"],
             ["int", "n", "N", None, None, None],
@@ -348,7 +109,7 @@ def test_aliases_pyxform_accepts_are_read() -> None:
 def test_a_language_code_in_the_settings_and_columns_in_any_spelling() -> None:
     assert language_column_name("ky") == "Kirghiz (ky)"
     assert language_column_name("uz-Cyrl") == "Uzbek (uz-Cyrl)"
-    content = workbook(
+    content = xlsform_workbook(
         [["type", "name", "label::Kazakh"], ["text", "q", "Сұрақ"]],
         settings=[["form_id", "form_title", "default_language"], ["kk-form", "Q", "Kazakh (kk)"]],
     )
@@ -362,7 +123,7 @@ MINIMAL_SETTINGS: Rows = [["form_id", "form_title"], ["refusals", "Refusals"]]
 
 
 def refused(survey: Rows, choices: Rows | None = None) -> list[dict[str, str]]:
-    return problems_of(workbook(survey, choices, MINIMAL_SETTINGS))
+    return problems_of(xlsform_workbook(survey, choices, MINIMAL_SETTINGS))
 
 
 @pytest.mark.parametrize(
@@ -488,7 +249,7 @@ def test_a_binding_check_definition_refuses_points_at_the_extra_column() -> None
     [("опрос", None), ("2024", None), ("ab", None), ("My Survey", "my-survey")],
 )
 def test_the_form_id_becomes_a_slug_or_is_refused(form_id: str, expected: str | None) -> None:
-    content = workbook(
+    content = xlsform_workbook(
         [["type", "name", "label"], ["text", "q", "Q"]],
         settings=[["form_title", "form_id"], ["T", form_id]],
     )
@@ -501,7 +262,7 @@ def test_the_form_id_becomes_a_slug_or_is_refused(form_id: str, expected: str | 
 
 
 def test_a_file_name_that_cannot_be_an_id_is_refused_without_form_id() -> None:
-    content = workbook([["type", "name", "label"], ["text", "q", "Q"]])
+    content = xlsform_workbook([["type", "name", "label"], ["text", "q", "Q"]])
     problems = problems_of(content, "анкета.xlsx")
     assert codes_at(problems) == [("settings", "xlsform.invalid_value")]
     assert "анкета.xlsx" in problems[0]["message"]
@@ -524,7 +285,7 @@ def test_a_survey_column_the_service_cannot_keep_is_refused(header: str, cell: s
 
 
 def test_an_empty_unknown_column_is_harmless() -> None:
-    content = workbook(
+    content = xlsform_workbook(
         [["type", "name", "label", "media::image"], ["text", "a", "A", None]],
         settings=MINIMAL_SETTINGS,
     )
@@ -549,7 +310,7 @@ def test_media_columns_of_choices_are_refused() -> None:
     ],
 )
 def test_a_setting_the_service_cannot_honour_is_refused(header: str, value: str, code: str) -> None:
-    content = workbook(
+    content = xlsform_workbook(
         [["type", "name", "label"], ["text", "q", "Q"]],
         settings=[["form_id", "form_title", header], ["settings-test", "T", value]],
     )
@@ -557,7 +318,7 @@ def test_a_setting_the_service_cannot_honour_is_refused(header: str, value: str,
 
 
 def test_sheets_the_service_does_not_read_are_refused() -> None:
-    content = workbook(
+    content = xlsform_workbook(
         [["type", "name", "label"], ["text", "q", "Q"]],
         settings=MINIMAL_SETTINGS,
         external_choices=[["list_name", "name", "label"], ["x", "a", "A"]],
@@ -617,7 +378,7 @@ def test_a_missing_name_is_located_in_the_name_column() -> None:
 
 
 def test_a_datetime_with_a_now_default_asks_for_the_interview_time() -> None:
-    content = workbook(
+    content = xlsform_workbook(
         [["type", "name", "label", "default"], ["datetime", "started", "Started", "now()"]],
         settings=MINIMAL_SETTINGS,
     )
@@ -663,7 +424,7 @@ def test_a_datetime_with_a_now_default_asks_for_the_interview_time() -> None:
 def test_values_that_cannot_be_taken_are_refused(
     survey: Rows, choices: Rows | None, settings: Rows, cell: str
 ) -> None:
-    problems = problems_of(workbook(survey, choices, settings))
+    problems = problems_of(xlsform_workbook(survey, choices, settings))
     assert codes_at(problems) == [(cell, "xlsform.invalid_value")]
 
 
@@ -763,27 +524,3 @@ def test_a_header_after_an_empty_column_is_located_by_its_own_letter() -> None:
         [["type", "name", "label", None, "relevant"], ["text", "a", "A", None, "${x}"]]
     )
     assert codes_at(problems) == [("survey!E2", "definition.unknown_reference")]
-
-
-# --------------------------------------------------------------------------------------------
-# Export
-
-
-def test_exporting_a_definition_that_does_not_check_is_refused() -> None:
-    broken = copy.deepcopy(FEATURE_DEFINITION)
-    broken["questions"][0]["relevant"] = "${nowhere}"
-    with pytest.raises(DefinitionError):
-        xlsform_from_definition(broken)
-
-
-def test_text_that_looks_like_a_formula_stays_text() -> None:
-    definition = copy.deepcopy(FEATURE_DEFINITION)
-    definition["questions"][0]["label"] = {"en": "= the start, as a formula would"}
-    assert definition_from_xlsform(xlsform_from_definition(definition), "f.xlsx") == definition
-
-
-def test_a_choice_property_named_like_a_column_cannot_be_exported() -> None:
-    definition = copy.deepcopy(FEATURE_DEFINITION)
-    definition["choice_lists"]["regions"][0]["properties"] = {"image": "x.png"}
-    with pytest.raises(ValueError, match="'image'"):
-        xlsform_from_definition(definition)

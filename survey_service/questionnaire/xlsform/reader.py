@@ -1,4 +1,5 @@
-"""XLSForm spreadsheets: read into questionnaire definitions with pyxform, and written back."""
+"""Reading XLSForm spreadsheets into questionnaire definitions, with pyxform's reader: every
+cell ends up in the definition or in a problem that names it (`survey!B12`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Final
 
-import pycountry
 import xlrd  # type: ignore[import-untyped]  # no type hints; only the header row is read
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from pyxform import aliases  # type: ignore[import-untyped]  # pyxform ships no type hints
 from pyxform.errors import PyXFormError  # type: ignore[import-untyped]
-from pyxform.parsing.sheet_headers import process_header  # type: ignore[import-untyped]
 from pyxform.xls2json import (  # type: ignore[import-untyped]
     RE_BEGIN_CONTROL,
     RE_END_CONTROL,
@@ -23,138 +22,32 @@ from pyxform.xls2json import (  # type: ignore[import-untyped]
 )
 from pyxform.xls2json_backends import get_xlsform  # type: ignore[import-untyped]
 
+from survey_service.errors import FieldError
 from survey_service.expressions import ExpressionError, parse
-from survey_service.questionnaire.definition import (
-    SELECT_TYPES,
-    TEXT_KEYS,
-    DefinitionError,
-    Problem,
-    check_definition,
-    format_path,
+from survey_service.questionnaire.definition import SELECT_TYPES, check_definition, format_path
+from survey_service.questionnaire.xform import xform_problems
+from survey_service.questionnaire.xlsform.vocabulary import (
+    CHOICES_COLUMNS,
+    CHOICES_PLAIN,
+    COLUMN_ROLES,
+    METADATA_TYPES,
+    SETTINGS_COLUMNS,
+    SETTINGS_PLAIN,
+    SIMPLE_TYPES,
+    SUPPORTED_SUFFIXES,
+    SUPPORTED_TYPES_TEXT,
+    SURVEY_COLUMNS,
+    SURVEY_PLAIN,
+    TRANSLATED,
+    UNSUPPORTED_SHEETS,
+    Column,
+    classify,
+    language_code,
+    other_question,
 )
 
-__all__ = [
-    "DESIGN_ROLES",
-    "PERSON_ROLES",
-    "SUPPORTED_SUFFIXES",
-    "TAG_ROLES",
-    "XLSX_MEDIA_TYPE",
-    "PyxformWorkbook",
-    "XLSFormError",
-    "definition_from_xlsform",
-    "language_column_name",
-    "pyxform_workbook",
-    "xlsform_from_definition",
-]
+__all__ = ["XLSFormError", "definition_from_xlsform"]
 
-SUPPORTED_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls")
-TAG_ROLES: Final = ("country", "admin1", "hazard_type", "displacement_status")
-PERSON_ROLES: Final = ("sex", "age")
-DESIGN_ROLES: Final = ("weight", "stratum", "psu")
-# the section of the definition each role of the `dimension` and `design` columns goes to
-_COLUMN_ROLES: Final[Mapping[str, Mapping[str, str]]] = {
-    "dimension": {**dict.fromkeys(TAG_ROLES, "tags"), **dict.fromkeys(PERSON_ROLES, "persons")},
-    "design": dict.fromkeys(DESIGN_ROLES, "design"),
-}
-XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-OTHER_LABEL: Final = "Specify other."
-"""The label of the text question an `or_other` select gets when the sheet has none (pyxform's)."""
-
-# --------------------------------------------------------------------------------------------
-# Types and columns
-
-_SIMPLE_TYPES: Final[Mapping[str, str]] = {
-    **dict.fromkeys(("integer", "int", "q int"), "integer"),
-    **dict.fromkeys(("decimal", "q decimal", "add decimal prompt"), "decimal"),
-    **dict.fromkeys(("text", "string", "q string", "add text prompt"), "text"),
-    **dict.fromkeys(("date", "q date", "add date prompt"), "date"),
-    **dict.fromkeys(
-        ("datetime", "dateTime", "q date time", "add date time prompt", "add dateTime prompt"),
-        "datetime",
-    ),
-    **dict.fromkeys(
-        ("geopoint", "gps", "location", "q geopoint", "q location", "add location prompt"),
-        "geopoint",
-    ),
-    **dict.fromkeys(("note", "q note", "add note prompt"), "note"),
-    **dict.fromkeys(("calculate", "q calculate", "add calculate prompt"), "calculate"),
-}
-_METADATA_TYPES: Final = frozenset(
-    {
-        "start",
-        "end",
-        "today",
-        "deviceid",
-        "imei",
-        "subscriberid",
-        "simserial",
-        "phonenumber",
-        "username",
-        "email",
-        "audit",
-        "start-geopoint",
-        "background-audio",
-        "get start time",
-        "get end time",
-        "get today",
-        "device id",
-        "get phone number",
-        "get sim id",
-        "sim id",
-        "subscriber id",
-    }
-)
-_SUPPORTED_TYPES_TEXT: Final = (
-    "integer, decimal, text, select_one <list>, select_multiple <list> (optionally with "
-    "or_other), date, datetime, geopoint, note, calculate, begin/end group, begin/end repeat"
-)
-
-# pyxform's dealiased header tokens -> our keys. Text keys may carry one more token: a language.
-_SURVEY_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
-    ("type",): "type",
-    ("name",): "name",
-    ("label",): "label",
-    ("hint",): "hint",
-    ("bind", "relevant"): "relevant",
-    ("bind", "required"): "required",
-    ("bind", "jr:requiredMsg"): "required_message",
-    ("bind", "constraint"): "constraint",
-    ("bind", "jr:constraintMsg"): "constraint_message",
-    ("bind", "calculate"): "calculation",
-    ("control", "jr:count"): "repeat_count",
-    ("control", "appearance"): "appearance",
-    ("choice_filter",): "choice_filter",
-    ("default",): "default",
-    ("parameters",): "parameters",
-    ("dimension",): "dimension",
-    ("design",): "design",
-    ("pii",): "pii",
-}
-_CHOICES_PLAIN: Final = frozenset({"list_name", "name", "label"})
-_SETTINGS_PLAIN: Final = frozenset(
-    {"id_string", "title", "title_translation", "description", "default_language"}
-    | {"disclosure_threshold", "version"}
-)
-_SURVEY_PLAIN: Final = frozenset(
-    {"type", "name", "label", "hint", "choice_filter", "default", "parameters"}
-    | {"dimension", "design", "pii"}
-)
-_CHOICES_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
-    ("list name",): "list_name",
-    ("name",): "name",
-    ("label",): "label",
-}
-_SETTINGS_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
-    ("id_string",): "id",
-    ("title",): "title",
-    ("title_translation",): "title",
-    ("description",): "description",
-    ("default_language",): "default_language",
-    ("disclosure_threshold",): "disclosure_threshold",
-    ("version",): "version",
-}
-_TRANSLATED: Final = frozenset({*TEXT_KEYS, "title", "description"})
 _EXPRESSION_KEYS: Final = (
     "relevant",
     "constraint",
@@ -185,10 +78,6 @@ _QUESTION_ORDER: Final = (
     "pii",
     "questions",
 )
-_UNSUPPORTED_SHEETS: Final = ("external_choices", "entities", "osm")
-
-_CODE_IN_PARENS: Final = re.compile(r"\(([^()]*)\)\s*$")
-_LANGUAGE_CODE: Final = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _SLUG: Final = re.compile(r"^[a-z][a-z0-9-]{2,63}$")
 _SLUGGABLE: Final = re.compile(r"^[A-Za-z0-9 _.-]+$")
 _QUESTION_PATH_IN_MESSAGE: Final = re.compile(r"questions\[\d+\](?:\.questions\[\d+\])*")
@@ -203,35 +92,6 @@ class XLSFormError(ValueError):
         self.problems: list[dict[str, str]] = [dict(p) for p in problems]
 
 
-def language_column_name(code: str) -> str:
-    """The XLSForm language name of a code, `English (en)`, as pyxform and ODK Collect show it."""
-    base = code.split("-")[0]
-    found = (
-        pycountry.languages.get(alpha_2=base)
-        if len(base) == 2
-        else pycountry.languages.get(alpha_3=base)
-    )
-    name = str(found.name) if found is not None else code
-    return f"{name} ({code})"
-
-
-def _language_code(token: str) -> str | None:
-    """`English (en)`, `en` or `English` -> `en`; None when no code can be told."""
-    match = _CODE_IN_PARENS.search(token)
-    if match:
-        code = match.group(1).strip()
-        return code if _LANGUAGE_CODE.match(code) else None
-    token = token.strip()
-    if _LANGUAGE_CODE.match(token):
-        return token
-    try:
-        found = pycountry.languages.lookup(token)
-    except LookupError:
-        return None
-    code = getattr(found, "alpha_2", None) or getattr(found, "alpha_3", None)
-    return str(code) if code else None
-
-
 def _slug(text: str) -> str | None:
     """A questionnaire id from a form_id (`My_Form 2` -> `my-form-2`), or None."""
     if not _SLUGGABLE.match(text):
@@ -243,10 +103,6 @@ def _slug(text: str) -> str | None:
 def _yes_no(value: str) -> bool | None:
     found = aliases.yes_no.get(value.strip())
     return found if isinstance(found, bool) else None
-
-
-# --------------------------------------------------------------------------------------------
-# Reading
 
 
 @dataclass
@@ -266,20 +122,6 @@ class _Sheet:
             position = self.headers.index(header) if header in self.headers else 0
             letter = str(get_column_letter(position + 1))
         return f"{self.title}!{letter}{row}"
-
-
-@dataclass(frozen=True)
-class _Column:
-    """What a header means: our key (None: unsupported) and, for texts, a language token."""
-
-    header: str
-    key: str | None
-    tokens: tuple[str, ...]
-    language: str | None = None
-
-    @property
-    def media(self) -> bool:
-        return bool(self.tokens) and self.tokens[0] == "media"
 
 
 @dataclass
@@ -302,30 +144,6 @@ class _Where:
             if sub and key.startswith(sub) and repr(header) in message:
                 return self.sheet.cell(self.row, header)
         return self.sheet.cell(self.row, self.header)
-
-
-def _classify(
-    headers: Sequence[str],
-    header_aliases: Mapping[str, Any],
-    known: frozenset[str],
-    columns: Mapping[tuple[str, ...], str],
-) -> dict[str, _Column]:
-    """Each header's meaning, dealiased by pyxform's own header processing."""
-    double_colon = any("::" in h for h in headers)
-    result = {}
-    for header in headers:
-        _, tokens = process_header(header, double_colon, header_aliases, known)
-        tokens = tuple(str(t) for t in tokens)
-        key = columns.get(tokens)
-        language = None
-        if key is None and len(tokens) > 1:
-            key = columns.get(tokens[:-1])
-            if key in _TRANSLATED:
-                language = tokens[-1]
-            else:
-                key = None
-        result[header] = _Column(header, key, tokens, language)
-    return result
 
 
 def _header_letters(content: bytes, suffix: str) -> dict[str, dict[str, str]]:
@@ -396,13 +214,13 @@ class _Reader:
         letters = self.letters.get(title.lower(), {})
         return _Sheet(title, headers, list(rows or []), letters)
 
-    def language(self, sheet: _Sheet, column: _Column) -> str | None:
+    def language(self, sheet: _Sheet, column: Column) -> str | None:
         """The language code of a text column (reported once, and None, when it has none)."""
         if column.language is None:
             return self.default_language
         key = (sheet.title, column.header)
         if key not in self.column_languages:
-            code = _language_code(column.language)
+            code = language_code(column.language)
             self.column_languages[key] = code
             if code is None:
                 self.problem(
@@ -417,7 +235,7 @@ class _Reader:
         if code not in self.languages:
             self.languages.append(code)
 
-    def unsupported_columns(self, sheet: _Sheet, columns: Mapping[str, _Column], hint: str) -> None:
+    def unsupported_columns(self, sheet: _Sheet, columns: Mapping[str, Column], hint: str) -> None:
         for header, column in columns.items():
             if column.key is not None:
                 continue
@@ -433,7 +251,7 @@ class _Reader:
     # -- sheets
 
     def read(self) -> dict[str, Any]:
-        for name in _UNSUPPORTED_SHEETS:
+        for name in UNSUPPORTED_SHEETS:
             if getattr(self.data, name, None):
                 self.problem(
                     name,
@@ -445,8 +263,8 @@ class _Reader:
             self.problem("survey", "xlsform.missing_sheet", "the workbook has no 'survey' sheet")
             self.fatal = True
             return {}
-        survey_columns = _classify(
-            survey.headers, aliases.survey_header, _SURVEY_PLAIN, _SURVEY_COLUMNS
+        survey_columns = classify(
+            survey.headers, aliases.survey_header, SURVEY_PLAIN, SURVEY_COLUMNS
         )
         settings = self.read_settings(survey_columns)
         if "type" not in {c.key for c in survey_columns.values()}:
@@ -459,14 +277,14 @@ class _Reader:
             return {}
         choices = self.sheet("choices")
         choices_columns = (
-            _classify(choices.headers, aliases.list_header, _CHOICES_PLAIN, _CHOICES_COLUMNS)
+            classify(choices.headers, aliases.list_header, CHOICES_PLAIN, CHOICES_COLUMNS)
             if choices is not None
             else {}
         )
         # languages in the order their columns appear: survey, then choices, then settings
         for sheet, columns in ((survey, survey_columns), (choices, choices_columns)):
             for column in columns.values():
-                if sheet is None or column.key not in _TRANSLATED:
+                if sheet is None or column.key not in TRANSLATED:
                     continue
                 code = self.language(sheet, column)
                 if code is not None:
@@ -504,22 +322,22 @@ class _Reader:
         self.locate_all(definition)
         return definition
 
-    def infer_default_language(self, survey_columns: Mapping[str, _Column]) -> None:
+    def infer_default_language(self, survey_columns: Mapping[str, Column]) -> None:
         """Without a default_language setting: the language of the survey's first text column
         when every text column names its language, else English."""
-        texts = [c for c in survey_columns.values() if c.key in _TRANSLATED]
+        texts = [c for c in survey_columns.values() if c.key in TRANSLATED]
         if texts and all(c.language is not None for c in texts):
-            code = _language_code(texts[0].language or "")
+            code = language_code(texts[0].language or "")
             if code is not None:
                 self.default_language = code
 
-    def read_settings(self, survey_columns: Mapping[str, _Column]) -> dict[str, Any]:
+    def read_settings(self, survey_columns: Mapping[str, Column]) -> dict[str, Any]:
         sheet = self.sheet("settings")
         out: dict[str, Any] = {}
         raw_id = None
         row: Mapping[str, str] = sheet.rows[0] if sheet is not None and sheet.rows else {}
         columns = (
-            _classify(sheet.headers, aliases.settings_header, _SETTINGS_PLAIN, _SETTINGS_COLUMNS)
+            classify(sheet.headers, aliases.settings_header, SETTINGS_PLAIN, SETTINGS_COLUMNS)
             if sheet is not None
             else {}
         )
@@ -528,7 +346,7 @@ class _Reader:
             if sheet is not None and columns[header].key == "default_language":
                 cell = sheet.cell(2, header)
                 self.cells["default_language"] = self.cells["languages"] = cell
-                code = _language_code(value)
+                code = language_code(value)
                 if code is None:
                     self.problem(
                         cell,
@@ -613,7 +431,7 @@ class _Reader:
             self.cells.setdefault(key, sheet.title if sheet is not None else "settings")
         return out
 
-    def key_columns(self, sheet: _Sheet, columns: Mapping[str, _Column]) -> dict[str, str]:
+    def key_columns(self, sheet: _Sheet, columns: Mapping[str, Column]) -> dict[str, str]:
         """Key -> the sheet's column for it (for texts, the default language's), so that a
         problem about a missing value points at the empty cell where it belongs."""
         if sheet.title in self.sheet_keys:
@@ -622,7 +440,7 @@ class _Reader:
         for header, column in columns.items():
             if column.key is None:
                 continue
-            if column.key in _TRANSLATED and self.language(sheet, column) == self.default_language:
+            if column.key in TRANSLATED and self.language(sheet, column) == self.default_language:
                 found[column.key] = header
             else:
                 found.setdefault(column.key, header)
@@ -630,7 +448,7 @@ class _Reader:
         return dict(found)
 
     def read_row(
-        self, sheet: _Sheet, columns: Mapping[str, _Column], row: Mapping[str, str], number: int
+        self, sheet: _Sheet, columns: Mapping[str, Column], row: Mapping[str, str], number: int
     ) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str], dict[str, str]]:
         """A row's plain values, translated texts, sub-path -> header, and other columns."""
         values: dict[str, str] = {}
@@ -641,7 +459,7 @@ class _Reader:
             column = columns[header]
             if column.key is None:
                 others[header] = value
-            elif column.key in _TRANSLATED:
+            elif column.key in TRANSLATED:
                 code = self.language(sheet, column)
                 if code is None:
                     continue  # reported at the header
@@ -660,7 +478,7 @@ class _Reader:
         return values, texts, where, others
 
     def read_survey(
-        self, sheet: _Sheet, columns: Mapping[str, _Column]
+        self, sheet: _Sheet, columns: Mapping[str, Column]
     ) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
         top: list[dict[str, Any]] = []
         # (kind, questions list, the begin row's where, attached to the tree?)
@@ -721,7 +539,7 @@ class _Reader:
             if not attached and name:
                 self.refused_names.add(name)
             question = self.question(kind, type_text, values, texts, where)
-            for key in _COLUMN_ROLES:
+            for key in COLUMN_ROLES:
                 if key in values:
                     self.bind(key, values[key], name, where.cell(key), bindings)
             stack[-1][1].append(question)
@@ -742,7 +560,7 @@ class _Reader:
         if begin:
             control = str(aliases.control[begin.group("type")])
             if control not in ("group", "repeat") or begin.group("list_name"):
-                return "", (unsupported, f"{type_text!r} is not supported: {_SUPPORTED_TYPES_TEXT}")
+                return "", (unsupported, f"{type_text!r} is not supported: {SUPPORTED_TYPES_TEXT}")
             return control, None
         select = RE_SELECT.match(type_text)
         if select:
@@ -752,7 +570,7 @@ class _Reader:
                 str(aliases.select[command])
             )
             if kind is None or command in aliases.select_from_file:
-                return "", (unsupported, f"{command!r} is not supported: {_SUPPORTED_TYPES_TEXT}")
+                return "", (unsupported, f"{command!r} is not supported: {SUPPORTED_TYPES_TEXT}")
             if PurePath(list_name).suffix or "${" in list_name:
                 return "", (
                     unsupported,
@@ -763,18 +581,18 @@ class _Reader:
         if type_text in aliases.select:
             return "", ("xlsform.invalid_value", f"{type_text!r} needs a choice list name")
         alias = str(aliases._type_alias_map.get(type_text, type_text))
-        if alias in _METADATA_TYPES:
+        if alias in METADATA_TYPES:
             return "", (
                 unsupported,
                 f"the metadata type {type_text!r} is not supported: the service records "
                 "submission times itself; ask for a datetime question (with a default of "
                 "now()) if the interview times matter",
             )
-        kind = _SIMPLE_TYPES.get(type_text) or _SIMPLE_TYPES.get(type_text.lower())
+        kind = SIMPLE_TYPES.get(type_text) or SIMPLE_TYPES.get(type_text.lower())
         if kind is None:
             return "", (
                 unsupported,
-                f"the question type {type_text!r} is not supported: {_SUPPORTED_TYPES_TEXT}",
+                f"the question type {type_text!r} is not supported: {SUPPORTED_TYPES_TEXT}",
             )
         return kind, None
 
@@ -841,7 +659,7 @@ class _Reader:
         cell: str,
         bindings: dict[str, dict[str, str]],
     ) -> None:
-        roles = _COLUMN_ROLES[column]
+        roles = COLUMN_ROLES[column]
         for role in value.split():
             section = roles.get(role)
             if section is None:
@@ -862,7 +680,7 @@ class _Reader:
                 self.cells[f"{section}.{role}"] = cell
 
     def read_choices(
-        self, sheet: _Sheet, columns: Mapping[str, _Column]
+        self, sheet: _Sheet, columns: Mapping[str, Column]
     ) -> dict[str, list[dict[str, Any]]]:
         lists: dict[str, list[dict[str, Any]]] = {}
         media = {h: c for h, c in columns.items() if c.media}
@@ -907,7 +725,7 @@ class _Reader:
                 name = question.get("name")
                 if not question.get("or_other") or not name or f"{name}_other" in names:
                     continue
-                other = _other_question(name, self.default_language)
+                other = other_question(name, self.default_language)
                 siblings.insert(index, other)
                 names.add(other["name"])
                 self.where[id(other)] = self.where[id(question)]
@@ -950,7 +768,7 @@ class _Reader:
             return "choices"
         return "survey"
 
-    def translate(self, problems: Sequence[Problem]) -> list[dict[str, str]]:
+    def translate(self, problems: Sequence[FieldError]) -> list[dict[str, str]]:
         out = []
         for problem in problems:
             if problem.code == "definition.unknown_function" and problem.path in self.suppressed:
@@ -993,15 +811,6 @@ def _typed_default(kind: str, value: str) -> str | int | float:
     except ValueError:
         pass
     return value
-
-
-def _other_question(name: str, language: str) -> dict[str, Any]:
-    return {
-        "name": f"{name}_other",
-        "type": "text",
-        "label": {language: OTHER_LABEL},
-        "relevant": f"selected(${{{name}}}, 'other')",
-    }
 
 
 def _walk(questions: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
@@ -1062,301 +871,13 @@ def definition_from_xlsform(content: bytes, filename: str) -> dict[str, Any]:
     problems = reader.problems + reader.translate(check_definition(definition))
     if problems:
         raise XLSFormError(reader.in_sheet_order(problems))
-    # pyxform has rules of its own (parameters, for one): the XForm must build. Imported here
-    # because xform.py builds on this module.
-    from survey_service.questionnaire.xform import XFormError, xform_from_definition
-
-    try:
-        xform_from_definition(definition, version=1)
-    except XFormError as exc:
-        path = reader.locate(exc.path) if exc.path else "survey"
+    rejected = xform_problems(definition)
+    if rejected:
+        # a refusal pyxform gives at no question (path "") is put on the survey sheet
         raise XLSFormError(
-            [{"path": path, "code": "xlsform.rejected", "message": exc.message}]
-        ) from exc
+            [
+                {"path": reader.locate(p.path), "code": p.code, "message": p.message}
+                for p in rejected
+            ]
+        )
     return definition
-
-
-# --------------------------------------------------------------------------------------------
-# Writing
-
-
-@dataclass
-class _Layout:
-    """The three sheets as rows of cell values (header -> value)."""
-
-    survey: list[dict[str, Any]] = field(default_factory=list)
-    survey_paths: list[str] = field(default_factory=list)
-    choices: list[dict[str, Any]] = field(default_factory=list)
-    settings: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PyxformWorkbook:
-    """A definition as the dict pyxform's converter takes, and each survey row's JSON path."""
-
-    data: dict[str, Any]
-    row_paths: list[str]
-
-    def path_of_row(self, row: int) -> str | None:
-        """The JSON path of survey row `row` (2 is the first row under the headers)."""
-        index = row - 2
-        return self.row_paths[index] if 0 <= index < len(self.row_paths) else None
-
-
-class _Writer:
-    """Lays a definition out as XLSForm sheets, for a workbook or for pyxform."""
-
-    def __init__(self, definition: Mapping[str, Any], *, for_xform: bool) -> None:
-        self.definition = definition
-        self.for_xform = for_xform
-        self.default = str(definition["default_language"])
-        self.languages = [str(x) for x in definition.get("languages") or [self.default]]
-        self.lists: dict[str, list[Mapping[str, Any]]] = {
-            str(k): list(v) for k, v in (definition.get("choice_lists") or {}).items()
-        }
-        self.other_lists: dict[str, str] = {}  # list -> the list with `other` added (XForm)
-        self.roles: dict[str, list[tuple[str, str]]] = {}
-        for section in ("tags", "persons", "design"):
-            for role, name in (definition.get(section) or {}).items():
-                self.roles.setdefault(str(name), []).append((section, str(role)))
-        self.layout = _Layout()
-
-    def text_header(self, key: str, code: str) -> str:
-        return f"{key}::{language_column_name(code)}"
-
-    def texts(self, text: Mapping[str, str], key: str) -> dict[str, str]:
-        cells = {}
-        for code in self.languages:
-            value = text.get(code)
-            if value is None and self.for_xform:
-                value = text.get(self.default)  # the documented fallback; pyxform writes "-"
-            if value is not None:
-                cells[self.text_header(key, code)] = value
-        return cells
-
-    def run(self, *, version: int | None = None) -> _Layout:
-        self.questions(self.definition["questions"], ["questions"])
-        self.choices()
-        self.settings(version)
-        return self.layout
-
-    def questions(self, questions: Sequence[Mapping[str, Any]], base: list[str | int]) -> None:
-        skip: set[int] = set()
-        for index, question in enumerate(questions):
-            if index in skip:
-                continue
-            path = format_path([*base, index])
-            kind = str(question["type"])
-            row: dict[str, Any] = {"name": question["name"]}
-            choice_filter = question.get("choice_filter")
-            if kind in ("group", "repeat"):
-                row["type"] = f"begin {kind}"
-            elif kind in SELECT_TYPES:
-                list_name = str(question["choices"])
-                if question.get("or_other") and self.for_xform:
-                    list_name = self.other_list(list_name)
-                    if choice_filter:
-                        choice_filter = f"({choice_filter}) or name = 'other'"
-                elif question.get("or_other"):
-                    list_name += " or_other"
-                    following = questions[index + 1] if index + 1 < len(questions) else None
-                    if following == _other_question(str(question["name"]), self.default):
-                        skip.add(index + 1)  # the reader adds it back
-                row["type"] = f"{kind} {list_name}"
-            else:
-                row["type"] = kind
-            for key in TEXT_KEYS:
-                if key in question:
-                    row.update(self.texts(question[key], key))
-            for key in ("relevant", "constraint", "calculation", "repeat_count", "appearance"):
-                if key in question:
-                    row[key] = question[key]
-            if choice_filter:
-                row["choice_filter"] = choice_filter
-            if "required" in question:
-                required = question["required"]
-                row["required"] = (
-                    required if isinstance(required, str) else ("yes" if required else "no")
-                )
-            if "default" in question:
-                row["default"] = _cell_text(question["default"])
-            if "parameters" in question:
-                row["parameters"] = question["parameters"]
-            if not self.for_xform:
-                if "pii" in question:
-                    row["pii"] = "yes" if question["pii"] else "no"
-                for column, column_roles in _COLUMN_ROLES.items():
-                    roles = [
-                        r
-                        for section, r in self.roles.get(str(question["name"]), [])
-                        if column_roles.get(r) == section
-                    ]
-                    if roles:
-                        row[column] = " ".join(roles)
-            self.layout.survey.append(row)
-            self.layout.survey_paths.append(path)
-            if kind in ("group", "repeat"):
-                self.questions(question["questions"], [*base, index, "questions"])
-                self.layout.survey.append({"type": f"end {kind}"})
-                self.layout.survey_paths.append(path)
-
-    def other_list(self, list_name: str) -> str:
-        """For the XForm: a copy of the list with the `other` choice (pyxform would add its own
-        `<name>_other` question and change the list for every question using it)."""
-        if list_name in self.other_lists:
-            return self.other_lists[list_name]
-        choices = self.lists.get(list_name, [])
-        if any(c.get("name") == "other" for c in choices):
-            self.other_lists[list_name] = list_name
-            return list_name
-        derived = f"{list_name}_or_other"
-        while derived in self.lists:
-            derived += "_"
-        other = {"name": "other", "label": dict.fromkeys(self.languages, "Other")}
-        self.lists[derived] = [*choices, other]
-        self.other_lists[list_name] = derived
-        return derived
-
-    def choices(self) -> None:
-        for list_name, choices in self.lists.items():
-            for choice in choices:
-                row: dict[str, Any] = {"list_name": list_name, "name": choice["name"]}
-                row.update(self.texts(choice.get("label", {}), "label"))
-                for key, value in (choice.get("properties") or {}).items():
-                    if not self.for_xform and not _is_choice_property(str(key)):
-                        raise ValueError(
-                            f"choice property {key!r} of list {list_name!r} would be read back "
-                            "as a column of its own; rename it"
-                        )
-                    row[str(key)] = value
-                self.layout.choices.append(row)
-
-    def settings(self, version: int | None) -> None:
-        title: Mapping[str, str] = self.definition["title"]
-        settings: dict[str, Any] = {
-            "form_id": self.definition["id"],
-            "form_title": title.get(self.default, next(iter(title.values()))),
-            "default_language": language_column_name(self.default),
-        }
-        if version is not None:
-            settings["version"] = str(version)
-        if not self.for_xform:
-            for code in self.languages:
-                if code != self.default and code in title:
-                    settings[f"title_translation::{language_column_name(code)}"] = title[code]
-            description = self.definition.get("description") or {}
-            for code in self.languages:
-                if code in description:
-                    settings[self.text_header("description", code)] = description[code]
-            threshold = (self.definition.get("settings") or {}).get("disclosure_threshold")
-            if threshold is not None:
-                settings["disclosure_threshold"] = threshold
-        self.layout.settings = settings
-
-    def survey_headers(self) -> list[str]:
-        """The survey columns in use, in a fixed order; label columns for every language."""
-
-        def texts(key: str) -> list[str]:
-            return [self.text_header(key, code) for code in self.languages]
-
-        order = [
-            "type",
-            "name",
-            *texts("label"),
-            *texts("hint"),
-            "relevant",
-            "required",
-            *texts("required_message"),
-            "constraint",
-            *texts("constraint_message"),
-            "calculation",
-            "choice_filter",
-            "repeat_count",
-            "default",
-            "appearance",
-            "parameters",
-            "pii",
-            "dimension",
-            "design",
-        ]
-        used = {k for row in self.layout.survey for k in row} | set(texts("label"))
-        for key in TEXT_KEYS:  # a text in one language: columns for all, for translators
-            if used & set(texts(key)):
-                used |= set(texts(key))
-        return [h for h in order if h in used]
-
-    def choices_headers(self) -> list[str]:
-        labels = [self.text_header("label", code) for code in self.languages]
-        fixed = ["list_name", "name", *labels]
-        properties = dict.fromkeys(k for row in self.layout.choices for k in row if k not in fixed)
-        return [*fixed, *properties]
-
-
-def _is_choice_property(header: str) -> bool:
-    """Whether the choices sheet reads a column with this header as a property."""
-    column = _classify([header], aliases.list_header, _CHOICES_PLAIN, _CHOICES_COLUMNS)[header]
-    return column.key is None and not column.media
-
-
-def _cell_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def pyxform_workbook(definition: Mapping[str, Any], *, version: int) -> PyxformWorkbook:
-    """A checked definition as the workbook dict pyxform converts to an XForm.
-
-    Unlike the spreadsheet export, every text is given in every language (the default
-    language stands in, as the service does), and `or_other` selects get a list with the
-    `other` choice instead of pyxform's generated question (the definition has its own).
-    """
-    writer = _Writer(definition, for_xform=True)
-    layout = writer.run(version=version)
-    data: dict[str, Any] = {
-        "survey": [{k: str(v) for k, v in row.items()} for row in layout.survey],
-        "survey_header": [dict.fromkeys(writer.survey_headers())],
-        "settings": [{k: str(v) for k, v in layout.settings.items()}],
-        "settings_header": [dict.fromkeys(layout.settings)],
-        "sheet_names": ["survey", "choices", "settings"],
-    }
-    if layout.choices:
-        data["choices"] = [{k: str(v) for k, v in row.items()} for row in layout.choices]
-        data["choices_header"] = [dict.fromkeys(writer.choices_headers())]
-    return PyxformWorkbook(data, list(layout.survey_paths))
-
-
-def xlsform_from_definition(definition: Mapping[str, Any]) -> bytes:
-    """An .xlsx workbook (survey, choices, settings) that `definition_from_xlsform` reads back
-    into the same definition; raises DefinitionError when the definition does not check."""
-    problems = check_definition(definition)
-    if problems:
-        raise DefinitionError(problems)
-    writer = _Writer(definition, for_xform=False)
-    layout = writer.run()
-    workbook = Workbook()
-    survey_sheet = workbook.active
-    assert survey_sheet is not None  # noqa: S101  # a new workbook has a sheet
-    survey_sheet.title = "survey"
-    sheets = [
-        (survey_sheet, writer.survey_headers(), layout.survey),
-        (workbook.create_sheet("choices"), writer.choices_headers(), layout.choices),
-        (workbook.create_sheet("settings"), list(layout.settings), [layout.settings]),
-    ]
-    for sheet, headers, rows in sheets:
-        for column, header in enumerate(headers, start=1):
-            _write(sheet, 1, column, header)
-        for number, row in enumerate(rows, start=2):
-            for column, header in enumerate(headers, start=1):
-                if header in row:
-                    _write(sheet, number, column, row[header])
-        sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _write(sheet: Any, row: int, column: int, value: Any) -> None:
-    cell = sheet.cell(row=row, column=column, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"  # text, not a formula

@@ -1,0 +1,2 @@
+"""XLSForm spreadsheets: the shared vocabulary, the reader (spreadsheet to definition) and
+the writer (definition to workbook)."""

@@ -1,0 +1,215 @@
+"""The XLSForm vocabulary shared by the reader and the writer: sheets, columns and their
+aliases, question type names, settings keys, language columns and the roles of the extra
+`dimension` and `design` columns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pycountry
+from pyxform import aliases  # type: ignore[import-untyped]  # pyxform ships no type hints
+from pyxform.parsing.sheet_headers import process_header  # type: ignore[import-untyped]
+
+from survey_service.codes import DESIGN_ROLES, TAGS
+from survey_service.questionnaire.definition import TEXT_KEYS
+
+SUPPORTED_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls")
+XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PERSON_ROLES: Final = ("sex", "age")
+# the section of the definition each role of the `dimension` and `design` columns goes to
+COLUMN_ROLES: Final[Mapping[str, Mapping[str, str]]] = {
+    "dimension": {**dict.fromkeys(TAGS, "tags"), **dict.fromkeys(PERSON_ROLES, "persons")},
+    "design": dict.fromkeys(DESIGN_ROLES, "design"),
+}
+
+OTHER_LABEL: Final = "Specify other."
+"""The label of the text question an `or_other` select gets when the sheet has none (pyxform's)."""
+
+# --------------------------------------------------------------------------------------------
+# Types and columns
+
+SIMPLE_TYPES: Final[Mapping[str, str]] = {
+    **dict.fromkeys(("integer", "int", "q int"), "integer"),
+    **dict.fromkeys(("decimal", "q decimal", "add decimal prompt"), "decimal"),
+    **dict.fromkeys(("text", "string", "q string", "add text prompt"), "text"),
+    **dict.fromkeys(("date", "q date", "add date prompt"), "date"),
+    **dict.fromkeys(
+        ("datetime", "dateTime", "q date time", "add date time prompt", "add dateTime prompt"),
+        "datetime",
+    ),
+    **dict.fromkeys(
+        ("geopoint", "gps", "location", "q geopoint", "q location", "add location prompt"),
+        "geopoint",
+    ),
+    **dict.fromkeys(("note", "q note", "add note prompt"), "note"),
+    **dict.fromkeys(("calculate", "q calculate", "add calculate prompt"), "calculate"),
+}
+METADATA_TYPES: Final = frozenset(
+    {
+        "start",
+        "end",
+        "today",
+        "deviceid",
+        "imei",
+        "subscriberid",
+        "simserial",
+        "phonenumber",
+        "username",
+        "email",
+        "audit",
+        "start-geopoint",
+        "background-audio",
+        "get start time",
+        "get end time",
+        "get today",
+        "device id",
+        "get phone number",
+        "get sim id",
+        "sim id",
+        "subscriber id",
+    }
+)
+SUPPORTED_TYPES_TEXT: Final = (
+    "integer, decimal, text, select_one <list>, select_multiple <list> (optionally with "
+    "or_other), date, datetime, geopoint, note, calculate, begin/end group, begin/end repeat"
+)
+
+# pyxform's dealiased header tokens -> our keys. Text keys may carry one more token: a language.
+SURVEY_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
+    ("type",): "type",
+    ("name",): "name",
+    ("label",): "label",
+    ("hint",): "hint",
+    ("bind", "relevant"): "relevant",
+    ("bind", "required"): "required",
+    ("bind", "jr:requiredMsg"): "required_message",
+    ("bind", "constraint"): "constraint",
+    ("bind", "jr:constraintMsg"): "constraint_message",
+    ("bind", "calculate"): "calculation",
+    ("control", "jr:count"): "repeat_count",
+    ("control", "appearance"): "appearance",
+    ("choice_filter",): "choice_filter",
+    ("default",): "default",
+    ("parameters",): "parameters",
+    ("dimension",): "dimension",
+    ("design",): "design",
+    ("pii",): "pii",
+}
+CHOICES_PLAIN: Final = frozenset({"list_name", "name", "label"})
+SETTINGS_PLAIN: Final = frozenset(
+    {"id_string", "title", "title_translation", "description", "default_language"}
+    | {"disclosure_threshold", "version"}
+)
+SURVEY_PLAIN: Final = frozenset(
+    {"type", "name", "label", "hint", "choice_filter", "default", "parameters"}
+    | {"dimension", "design", "pii"}
+)
+CHOICES_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
+    ("list name",): "list_name",
+    ("name",): "name",
+    ("label",): "label",
+}
+SETTINGS_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
+    ("id_string",): "id",
+    ("title",): "title",
+    ("title_translation",): "title",
+    ("description",): "description",
+    ("default_language",): "default_language",
+    ("disclosure_threshold",): "disclosure_threshold",
+    ("version",): "version",
+}
+TRANSLATED: Final = frozenset({*TEXT_KEYS, "title", "description"})
+UNSUPPORTED_SHEETS: Final = ("external_choices", "entities", "osm")
+
+_CODE_IN_PARENS: Final = re.compile(r"\(([^()]*)\)\s*$")
+_LANGUAGE_CODE: Final = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """What a header means: our key (None: unsupported) and, for texts, a language token."""
+
+    header: str
+    key: str | None
+    tokens: tuple[str, ...]
+    language: str | None = None
+
+    @property
+    def media(self) -> bool:
+        return bool(self.tokens) and self.tokens[0] == "media"
+
+
+def classify(
+    headers: Sequence[str],
+    header_aliases: Mapping[str, Any],
+    known: frozenset[str],
+    columns: Mapping[tuple[str, ...], str],
+) -> dict[str, Column]:
+    """Each header's meaning, dealiased by pyxform's own header processing."""
+    double_colon = any("::" in h for h in headers)
+    result = {}
+    for header in headers:
+        _, tokens = process_header(header, double_colon, header_aliases, known)
+        tokens = tuple(str(t) for t in tokens)
+        key = columns.get(tokens)
+        language = None
+        if key is None and len(tokens) > 1:
+            key = columns.get(tokens[:-1])
+            if key in TRANSLATED:
+                language = tokens[-1]
+            else:
+                key = None
+        result[header] = Column(header, key, tokens, language)
+    return result
+
+
+def is_choice_property(header: str) -> bool:
+    """Whether the choices sheet reads a column with this header as a property."""
+    column = classify([header], aliases.list_header, CHOICES_PLAIN, CHOICES_COLUMNS)[header]
+    return column.key is None and not column.media
+
+
+# --------------------------------------------------------------------------------------------
+# Languages
+
+
+def language_column_name(code: str) -> str:
+    """The XLSForm language name of a code, `English (en)`, as pyxform and ODK Collect show it."""
+    base = code.split("-")[0]
+    found = (
+        pycountry.languages.get(alpha_2=base)
+        if len(base) == 2
+        else pycountry.languages.get(alpha_3=base)
+    )
+    name = str(found.name) if found is not None else code
+    return f"{name} ({code})"
+
+
+def language_code(token: str) -> str | None:
+    """`English (en)`, `en` or `English` -> `en`; None when no code can be told."""
+    match = _CODE_IN_PARENS.search(token)
+    if match:
+        code = match.group(1).strip()
+        return code if _LANGUAGE_CODE.match(code) else None
+    token = token.strip()
+    if _LANGUAGE_CODE.match(token):
+        return token
+    try:
+        found = pycountry.languages.lookup(token)
+    except LookupError:
+        return None
+    code = getattr(found, "alpha_2", None) or getattr(found, "alpha_3", None)
+    return str(code) if code else None
+
+
+def other_question(name: str, language: str) -> dict[str, Any]:
+    """The text question an `or_other` select `name` gets when the sheet has none."""
+    return {
+        "name": f"{name}_other",
+        "type": "text",
+        "label": {language: OTHER_LABEL},
+        "relevant": f"selected(${{{name}}}, 'other')",
+    }
