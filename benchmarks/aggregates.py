@@ -42,7 +42,7 @@ from survey_service.cli import run_migrations
 from survey_service.db import AGGREGATE_SETTINGS, pg_array_literal
 from survey_service.jsonutil import content_digest, dumps_text
 from survey_service.questionnaire.definition import load_definition
-from survey_service.validation.responses import ResponseValidator
+from survey_service.validation import ResponseValidator
 
 SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://root@127.0.0.1:5432")
 DATABASE = "survey_agg_bench"

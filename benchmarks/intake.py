@@ -28,8 +28,8 @@ from survey_service import synthetic
 from survey_service.build import is_compiled
 from survey_service.cli import run_migrations
 from survey_service.questionnaire.definition import load_definition
-from survey_service.validation import responses as validation_module
-from survey_service.validation.responses import ResponseValidator
+from survey_service.validation import ResponseValidator
+from survey_service.validation import validator as validation_module
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "questionnaires" / "climate-migration-household.json"

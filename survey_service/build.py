@@ -24,7 +24,11 @@ COMPILED = (
     "survey_service/expressions/functions.py",
     "survey_service/expressions/syntax.py",
     "survey_service/expressions/evaluator.py",
-    "survey_service/validation/responses.py",
+    "survey_service/validation/answers.py",
+    "survey_service/validation/plan.py",
+    "survey_service/validation/results.py",
+    "survey_service/validation/scope.py",
+    "survey_service/validation/validator.py",
     "survey_service/analysis/layout.py",
 )
 # an install writes a module's source and its binary within moments of each other; a source
@@ -34,8 +38,8 @@ _SLACK_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class CompiledModule:
-    """A module built next to its Python source (`validation/responses.py` and
-    `validation/responses.cpython-311-x86_64-linux-gnu.so`, say)."""
+    """A module built next to its Python source (`validation/validator.py` and
+    `validation/validator.cpython-311-x86_64-linux-gnu.so`, say)."""
 
     name: str
     source: Path

@@ -8,6 +8,7 @@ import io
 import json
 import math
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from sdmx.reader.csv import Reader
 
 from survey_service.expressions import ExpressionError, Value, parse
 from survey_service.questionnaire.definition import load_definition
-from survey_service.validation.responses import ResponseValidator
+from survey_service.validation import ResponseValidator, ValidatedResponse
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -240,6 +241,41 @@ def reference_household() -> dict[str, Any]:
             "interview_end": "2025-06-01T10:55:00+06:00",
         },
     }
+
+
+def validator_for(**changes: Any) -> ResponseValidator:
+    """A validator of the minimal definition, with `changes` to it."""
+    return ResponseValidator(load_definition(minimal_definition(**changes)))
+
+
+def check(answers: Any, language: str | None = None, **kwargs: Any) -> ValidatedResponse:
+    """The reference validator's verdict on `answers`, at NOW."""
+    return reference_validator().validate(answers, language=language, now=NOW, **kwargs)
+
+
+def codes(result: ValidatedResponse) -> list[tuple[str, str]]:
+    """The (path, code) of each error, in order."""
+    return [(e.path, e.code) for e in result.errors]
+
+
+def changed(edit: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    """The reference household after `edit`."""
+    household = reference_household()
+    edit(household)
+    return household
+
+
+def set_answer(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """An edit for `changed`: the answer at a JSON path (`household.members[1].member_age`)."""
+
+    def edit(h: dict[str, Any]) -> None:
+        target: Any = h
+        parts = path.replace("]", "").replace("[", ".").split(".")
+        for part in parts[:-1]:
+            target = target[int(part)] if part.isdigit() else target[part]
+        target[parts[-1]] = value
+
+    return edit
 
 
 Unit = dict[str, Any]

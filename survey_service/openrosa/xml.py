@@ -63,7 +63,7 @@ _TEMPLATE_ATTRIBUTE: Final = f"{{{JAVAROSA_NS}}}template"
 _INTEGER: Final = re.compile(r"[+-]?[0-9]+")
 _DECIMAL: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _VERSION: Final = re.compile(r"[0-9]{1,18}")
-# As the server validator reads dates and date-times (survey_service.validation.responses).
+# As the server validator reads dates and date-times (survey_service.validation.answers).
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME: Final = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"

@@ -20,7 +20,7 @@ from survey_service.analysis.layout import AnalysisLayout, Projector
 from survey_service.models import QuestionnaireVersion
 from survey_service.questionnaire.definition import Definition, load_definition
 from survey_service.questionnaire.xform import xform_from_definition, xform_hash
-from survey_service.validation.responses import ResponseValidator
+from survey_service.validation import ResponseValidator
 
 _CACHE_SIZE = 64
 

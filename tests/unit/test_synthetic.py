@@ -187,10 +187,10 @@ def test_submission() -> None:
 @pytest.fixture(scope="module")
 def validator(reference_definition: dict[str, Any]) -> Any:
     """The server's validator; the tests using it are skipped until it exists."""
-    responses = pytest.importorskip("survey_service.validation.responses")
+    validation = pytest.importorskip("survey_service.validation")
     from survey_service.questionnaire.definition import load_definition
 
-    return responses.ResponseValidator(load_definition(reference_definition))
+    return validation.ResponseValidator(load_definition(reference_definition))
 
 
 def test_every_household_is_valid(validator: Any, sample: list[dict[str, Any]]) -> None:

@@ -33,7 +33,7 @@ from survey_service.openrosa.xml import (
 )
 from survey_service.questionnaire.definition import Definition, load_definition
 from survey_service.synthetic import household
-from survey_service.validation.responses import ResponseValidator
+from survey_service.validation import ResponseValidator
 from tests.helpers import REFERENCE
 
 FORM_ID = "climate-migration-household"

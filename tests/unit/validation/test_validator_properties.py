@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from survey_service.questionnaire.definition import Question
-from survey_service.validation.responses import ValidatedResponse
+from survey_service.validation import ValidatedResponse
 from tests.helpers import NOW, reference_household, reference_validator
 
 VALIDATOR = reference_validator()
