@@ -1,0 +1,1 @@
+"""Query modules: every SQL statement of the service, one module per table family."""
