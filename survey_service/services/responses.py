@@ -6,8 +6,6 @@ import base64
 import binascii
 import enum
 import math
-import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ from survey_service.errors import (
     Unprocessable,
     invalid_request,
 )
+from survey_service.instance_ids import normalize_instance_id
 from survey_service.jsonutil import (
     MAX_CLIENT_DEPTH,
     content_digest,
@@ -43,31 +42,6 @@ from survey_service.queries import responses as queries
 from survey_service.queries.responses import ResponseFilter
 from survey_service.services.questionnaires import get_questionnaire
 from survey_service.services.versions import published_version
-
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def normalize_instance_id(raw: Any) -> str:
-    """A client's instance id as a canonical UUID string ('uuid:' prefix, as OpenRosa has, ok)."""
-    if isinstance(raw, str):
-        if _CANONICAL_UUID.fullmatch(raw):  # as clients usually send it: already canonical
-            return raw
-        text = raw.strip().removeprefix("uuid:")
-        try:
-            return str(uuid.UUID(text))
-        except ValueError:
-            pass
-    raise Unprocessable(
-        "response.invalid_instance_id",
-        "instance_id must be a UUID chosen by the client (optionally prefixed 'uuid:').",
-        errors=[
-            {
-                "path": "instance_id",
-                "code": "response.invalid_instance_id",
-                "message": f"{raw!r} is not a UUID",
-            }
-        ],
-    )
 
 
 def _parse_time(value: Any, path: str) -> datetime | None:
