@@ -166,7 +166,7 @@ def submission() -> Response:
     received = service.receive(session, instance, user, uploads, store, language=language)
     if received.outcome.accepted:
         return _reply(openrosa_response(_RECEIVED_MESSAGES[received.outcome]), 201)
-    return _error(_REFUSED_STATUS[received.outcome], received.message)
+    return _error(_REFUSED_STATUS[received.outcome], received.detail or "")
 
 
 def unauthorized_as_basic(exc: Unauthorized) -> Response:

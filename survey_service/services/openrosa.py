@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from survey_service.errors import NotFound, Unprocessable
-from survey_service.models import Principal, Response
+from survey_service.models import Principal
 from survey_service.openrosa.xml import Instance
 from survey_service.queries import attachments as attachment_queries
 from survey_service.queries import questionnaires as questionnaire_queries
 from survey_service.questionnaire.definition import Definition
 from survey_service.services import responses
-from survey_service.services.responses import Outcome
+from survey_service.services.responses import Outcome, SubmitResult
 from survey_service.services.versions import XForm, published_version
 from survey_service.storage import AttachmentStore, content_key
 
@@ -65,18 +65,6 @@ class Upload:
     media_type: str
 
 
-@dataclass
-class Received:
-    """What became of an OpenRosa submission; a refused one says why in a line a phone can
-    show (`message`)."""
-
-    outcome: Outcome
-    message: str = ""
-    code: str | None = None
-    response: Response | None = None
-    errors: list[dict[str, Any]] | None = None
-
-
 def receive(
     session: Session,
     instance: Instance,
@@ -85,19 +73,21 @@ def receive(
     store: AttachmentStore,
     *,
     language: str | None,
-) -> Received:
+) -> SubmitResult:
     """Validate and store a parsed instance exactly as the JSON API would, then its files.
 
     An instance with `deprecatedID` is an edit: it becomes the next revision of the earlier
     response. A resend of the same instance (or of a split submission's next part) stores
-    nothing new but the files it carries.
+    nothing new but the files it carries. A refused instance's `detail` says why in a line
+    a phone can show.
     """
     if instance.problems:
-        return Received(
+        return SubmitResult(
+            instance.instance_id,
             Outcome.INVALID,
-            "; ".join(f"{p['path']}: {p['message']}" for p in instance.problems[:5]),
-            "response.invalid",
-            errors=instance.problems,
+            code="response.invalid",
+            detail="; ".join(f"{p['path']}: {p['message']}" for p in instance.problems[:5]),
+            errors=list(instance.problems),
         )
     if instance.deprecated_id:
         try:
@@ -115,9 +105,15 @@ def receive(
                     language=language,
                 )
             except Unprocessable as exc:
-                return Received(Outcome.INVALID, _summary(exc.errors), exc.code, errors=exc.errors)
+                return SubmitResult(
+                    instance.instance_id,
+                    Outcome.INVALID,
+                    code=exc.code,
+                    detail=_summary(exc.errors),
+                    errors=exc.errors or [],
+                )
             _store_files(session, revised.id, uploads, store)
-            return Received(Outcome.REVISED, response=revised)
+            return SubmitResult(instance.instance_id, Outcome.REVISED, revised)
     submission = responses.Submission(
         instance_id=instance.instance_id,
         answers=instance.answers,
@@ -127,18 +123,14 @@ def receive(
     )
     (result,) = responses.submit_responses(session, instance.form_id, [submission], user)
     if not result.outcome.accepted:
-        return Received(
-            result.outcome,
-            _summary(result.errors) or result.detail or "Refused.",
-            result.code,
-            errors=result.errors,
-        )
+        result.detail = _summary(result.errors) or result.detail or "Refused."
+        return result
     record = result.response
     response_id = record["id"] if isinstance(record, dict) else getattr(record, "id", None)
     if response_id is None:  # a single submission always comes back with its record
         raise RuntimeError("stored response without a record")
     _store_files(session, response_id, uploads, store)
-    return Received(result.outcome)
+    return result
 
 
 def _summary(errors: Sequence[dict[str, Any]] | None) -> str:
