@@ -34,7 +34,7 @@ _RECEIVED_MESSAGES = {
     Outcome.IDENTICAL_RESEND: "Already received.",
     Outcome.REVISED: "Edit received.",
 }
-# OpenRosa clients expect 400 for a submission they should not resend as it is
+# OpenRosa has no 422: an invalid instance answers 400, as other OpenRosa servers do
 _REFUSED_STATUS = {
     Outcome.INVALID: 400,
     Outcome.FORBIDDEN: 403,
