@@ -19,6 +19,7 @@ from survey_service.errors import (
     invalid_request,
 )
 from survey_service.jsonutil import dumps
+from survey_service.queries.responses import ResponseFilter
 from survey_service.schemas.responses import (
     BatchCreateSchema,
     BatchResponseSchema,
@@ -42,11 +43,20 @@ blp = Blueprint(
     description="Household responses: validated intake, revisions, review",
 )
 
-_STATUS_ERRORS: dict[int, type[ServiceError]] = {
-    403: Forbidden,
-    404: NotFound,
-    409: Conflict,
-    422: Unprocessable,
+#: The status of each outcome of a submission, as a reply and in a batch's results.
+_STATUS = {
+    service.Outcome.STORED: 201,
+    service.Outcome.IDENTICAL_RESEND: 200,
+    service.Outcome.FORBIDDEN: 403,
+    service.Outcome.VERSION_NOT_FOUND: 404,
+    service.Outcome.CONFLICT: 409,
+    service.Outcome.INVALID: 422,
+}
+_REFUSALS: dict[service.Outcome, type[ServiceError]] = {
+    service.Outcome.FORBIDDEN: Forbidden,
+    service.Outcome.VERSION_NOT_FOUND: NotFound,
+    service.Outcome.CONFLICT: Conflict,
+    service.Outcome.INVALID: Unprocessable,
 }
 
 
@@ -56,7 +66,7 @@ class BatchTooLarge(ServiceError):
 
 
 def _raise_for(result: service.SubmitResult) -> None:
-    error = _STATUS_ERRORS[result.status]
+    error = _REFUSALS[result.outcome]
     raise error(result.code or "response.invalid", result.detail or "", errors=result.errors)
 
 
@@ -68,7 +78,7 @@ def _stored(result: service.SubmitResult) -> Response:
     """The stored record as the reply to a submission (201 new, 200 identical resend)."""
     return Response(
         dumps(response_record(result.response)),
-        status=result.status,
+        status=_STATUS[result.outcome],
         mimetype="application/json",
         headers={"Location": _location(result.instance_id)},
     )
@@ -98,7 +108,7 @@ class Responses(MethodView):
         """Submit one household response; it is validated completely before it is stored."""
         submission = service.parse_submission(json_body())
         (result,) = service.submit_responses(db_session(), qid, [submission], current_user())
-        if result.status not in (200, 201):
+        if not result.outcome.accepted:
             _raise_for(result)
         return _stored(result)
 
@@ -112,7 +122,7 @@ class Responses(MethodView):
             db_session(),
             qid,
             current_user(),
-            service.ResponseFilter(**query),
+            ResponseFilter(**query),
             limit=limit,
             cursor=cursor,
         )
@@ -156,17 +166,21 @@ class ResponseBatch(MethodView):
                 instance_id = item.get("instance_id") if isinstance(item, dict) else None
                 early[index] = service.SubmitResult(
                     str(instance_id),
-                    422,
+                    service.Outcome.INVALID,
                     code=exc.code,
                     detail="The item does not have the shape of a response.",
                     errors=exc.errors or [],
                 )
         stored = iter(service.submit_responses(db_session(), qid, submissions, current_user()))
         results = [early.get(i) or next(stored) for i in range(len(items))]
+        statuses = [_STATUS[result.outcome] for result in results]
         summary: dict[str, int] = {}
-        for result in results:
-            summary[str(result.status)] = summary.get(str(result.status), 0) + 1
-        body = {"results": [batch_result(r) for r in results], "summary": summary}
+        for status in statuses:
+            summary[str(status)] = summary.get(str(status), 0) + 1
+        body = {
+            "results": [batch_result(r, s) for r, s in zip(results, statuses, strict=True)],
+            "summary": summary,
+        }
         return Response(dumps(body), mimetype="application/json")
 
 

@@ -19,6 +19,7 @@ from survey_service.schemas.weights import (
     WeightSetSummarySchema,
 )
 from survey_service.services import weights as service
+from survey_service.statistics.weight_csv import parse_weights_csv
 
 blp = Blueprint(
     "weights",
@@ -74,7 +75,7 @@ class WeightSetByName(MethodView):
     def put(self, qid: str, name: str) -> Any:
         """Upload weights as the next version of the set `name`; nothing is stored unless
         every row is valid and names a response of the questionnaire that you may see."""
-        rows = service.parse_weights_csv(csv_body())
+        rows = parse_weights_csv(csv_body())
         summary = service.put_weight_set(db_session(), qid, name, rows, current_user())
         location = url_for("weights.WeightSetByName", qid=qid, name=name, version=summary.version)
         return summary, 201, {"Location": location}

@@ -22,11 +22,25 @@ from survey_service.openrosa.xml import (
 )
 from survey_service.services import openrosa as service
 from survey_service.services.accounts import PERMISSIONS
+from survey_service.services.responses import Outcome
 from survey_service.storage import LocalStore
 
 bp = Blueprint("openrosa", __name__, url_prefix="/openrosa")
 
 _STATUS_FOR_CODE = {"openrosa.too_large": 413}
+# accepted submissions all answer 201, with a message a phone shows
+_RECEIVED_MESSAGES = {
+    Outcome.STORED: "Household received.",
+    Outcome.IDENTICAL_RESEND: "Already received.",
+    Outcome.REVISED: "Edit received.",
+}
+# OpenRosa has no 422: an invalid instance answers 400, as other OpenRosa servers do
+_REFUSED_STATUS = {
+    Outcome.INVALID: 400,
+    Outcome.FORBIDDEN: 403,
+    Outcome.VERSION_NOT_FOUND: 404,
+    Outcome.CONFLICT: 409,
+}
 
 
 def _reply(body: bytes, status: int = 200, **headers: str) -> Response:
@@ -129,8 +143,7 @@ def submission() -> Response:
     session = db_session()
 
     def resolve(form_id: str, version: int | None) -> Any:
-        ref = service.version_ref(session, form_id, version)
-        return service.definition_for(session, ref) if ref is not None else None
+        return service.published_definition(session, form_id, version)
 
     try:
         instance = parse_instance(
@@ -141,20 +154,19 @@ def submission() -> Response:
         )
     except InstanceError as exc:
         return _error(_STATUS_FOR_CODE.get(exc.code, 400), exc.message)
-    if service.version_ref(session, instance.form_id, instance.version) is None:
+    definition = service.published_definition(session, instance.form_id, instance.version)
+    if definition is None:
         return _error(
             404 if instance.version is None else 400,
             f"Form {instance.form_id!r} version {instance.version} is not published here; "
             "download the current form.",
         )
-    definition = resolve(instance.form_id, instance.version)
     language = request.accept_languages.best_match(definition.languages)
     store = LocalStore(current_app.extensions["survey"]["settings"].resolved_attachments_dir())
     received = service.receive(session, instance, user, uploads, store, language=language)
-    if received.status == 201:
-        return _reply(openrosa_response(received.message), 201)
-    status = 400 if received.status == 422 else received.status
-    return _error(status, received.message)
+    if received.outcome.accepted:
+        return _reply(openrosa_response(_RECEIVED_MESSAGES[received.outcome]), 201)
+    return _error(_REFUSED_STATUS[received.outcome], received.detail or "")
 
 
 def unauthorized_as_basic(exc: Unauthorized) -> Response:

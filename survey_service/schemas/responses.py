@@ -115,11 +115,12 @@ def response_record(response: Any) -> dict[str, Any]:
     }
 
 
-def batch_result(result: Any) -> dict[str, Any]:
-    """`BatchResultSchema().dump(result)` written out by hand (500 of them a batch)."""
+def batch_result(result: Any, status: int) -> dict[str, Any]:
+    """`BatchResultSchema().dump(result)` with its HTTP `status`, written out by hand (500 of
+    them a batch)."""
     return {
         "instance_id": result.instance_id,
-        "status": result.status,
+        "status": status,
         "code": result.code,
         "detail": result.detail,
         "errors": result.errors,

@@ -9,13 +9,13 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from survey_service import codes
-from survey_service.db import HotQuery, utcnow
+from survey_service.db import utcnow
 from survey_service.errors import Conflict, NotFound, Unprocessable
 from survey_service.models import ApiToken, Principal, Role, User
+from survey_service.queries import accounts as queries
 
 TOKEN_PREFIX = "sst_"  # noqa: S105 - a public marker that starts every token, not a secret
 # last_used_at is refreshed at most this often, so authentication is not a write per request
@@ -113,7 +113,7 @@ def create_user(
         )
     if errors:
         raise Unprocessable("user.invalid", "The user is not valid.", errors=errors)
-    if session.scalar(select(User.id).where(User.name == name)) is not None:
+    if queries.name_taken(session, name):
         raise Conflict("user.exists", f"A user named {name!r} already exists.")
     user = User(
         name=name,
@@ -159,7 +159,7 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def list_users(session: Session) -> Sequence[User]:
-    return session.scalars(select(User).order_by(User.id)).all()
+    return queries.all_users(session)
 
 
 def revoke_token(session: Session, token_id: int, user: User | Principal | None = None) -> ApiToken:
@@ -173,42 +173,25 @@ def revoke_token(session: Session, token_id: int, user: User | Principal | None 
     return token
 
 
-# every request authenticates: one round trip for the user and the token's state, built once
-_TOKEN_LOOKUP = HotQuery(
-    select(
-        User.id,
-        User.name,
-        User.role,
-        User.countries,
-        User.active,
-        ApiToken.id,
-        ApiToken.revoked_at,
-        ApiToken.last_used_at,
-    )
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
-)
-
-
 def authenticate_token(session: Session, secret: str) -> Principal | None:
     """The active user holding a live token with this secret, or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    found = _TOKEN_LOOKUP.rows(session, token_hash=hash_token(secret))
-    if not found:
+    found = queries.token_holder(session, hash_token(secret))
+    if found is None:
         return None
-    user_id, name, role, countries, active, token_id, revoked_at, last_used_at = found[0]
+    user_id, name, role, countries, active, token_id, revoked_at, last_used_at = found
     if revoked_at is not None or not active:
         return None
     now = utcnow()
     if last_used_at is None or now - last_used_at > _LAST_USED_RESOLUTION:
-        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        queries.mark_token_used(session, token_id, now)
     return Principal(user_id, name, role, tuple(countries or ()))
 
 
 def authenticate_password(session: Session, name: str, password: str) -> Principal | None:
     """The active user `name` if `password` (or one of its API tokens) matches, else None."""
-    user = session.scalar(select(User).where(User.name == name))
+    user = queries.user_named(session, name)
     if user is None or not user.active:
         return None
     if password.startswith(TOKEN_PREFIX):
@@ -221,10 +204,7 @@ def authenticate_password(session: Session, name: str, password: str) -> Princip
 
 def ensure_admin(session: Session, name: str = "admin") -> str | None:
     """Create an admin if the service has none; returns its token's secret, or None."""
-    has_admin = session.scalar(
-        select(func.count()).select_from(User).where(User.role == Role.ADMIN.value)
-    )
-    if has_admin:
+    if queries.count_with_role(session, Role.ADMIN.value):
         return None
     _, secret = create_user(session, name, Role.ADMIN.value, initial_label="bootstrap")
     return secret

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_service.analysis.layout import AnalysisLayout
@@ -20,6 +19,7 @@ from survey_service.models import (
     QuestionnaireStatus,
     QuestionnaireVersion,
 )
+from survey_service.queries import questionnaires as queries
 from survey_service.questionnaire.definition import (
     Definition,
     DefinitionError,
@@ -70,17 +70,14 @@ def _loaded(definition: Any) -> Definition:
 
 def get_questionnaire(session: Session, qid: str, *, for_update: bool = False) -> Questionnaire:
     """The questionnaire `qid` (locked for the transaction when `for_update`)."""
-    query = select(Questionnaire).where(Questionnaire.id == qid)
-    if for_update:
-        query = query.with_for_update()
-    questionnaire = session.scalar(query)
+    questionnaire = queries.questionnaire(session, qid, for_update=for_update)
     if questionnaire is None:
         raise NotFound("questionnaire.not_found", f"No questionnaire {qid!r}.")
     return questionnaire
 
 
 def list_questionnaires(session: Session) -> Sequence[Questionnaire]:
-    return session.scalars(select(Questionnaire).order_by(Questionnaire.id)).all()
+    return queries.all_questionnaires(session)
 
 
 def create_questionnaire(
@@ -185,20 +182,11 @@ def publish(session: Session, qid: str, user: Principal | None) -> Questionnaire
 
 def list_versions(session: Session, qid: str) -> Sequence[QuestionnaireVersion]:
     get_questionnaire(session, qid)
-    return session.scalars(
-        select(QuestionnaireVersion)
-        .where(QuestionnaireVersion.questionnaire_id == qid)
-        .order_by(QuestionnaireVersion.version)
-    ).all()
+    return queries.versions_of(session, qid)
 
 
 def get_version(session: Session, qid: str, version: int) -> QuestionnaireVersion:
-    found = session.scalar(
-        select(QuestionnaireVersion).where(
-            QuestionnaireVersion.questionnaire_id == qid,
-            QuestionnaireVersion.version == version,
-        )
-    )
+    found = queries.version(session, qid, version)
     if found is None:
         get_questionnaire(session, qid)
         raise NotFound(

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
+import enum
 import math
-import re
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import psycopg
-from sqlalchemy import Select, bindparam, delete, insert, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from survey_service.db import HotQuery, pg_array_literal, utcnow
+from survey_service.db import utcnow
 from survey_service.errors import (
     BadRequest,
     Conflict,
@@ -27,51 +22,26 @@ from survey_service.errors import (
     Unprocessable,
     invalid_request,
 )
+from survey_service.instance_ids import normalize_instance_id
 from survey_service.jsonutil import (
     MAX_CLIENT_DEPTH,
     content_digest,
-    dumps_document,
     nested_deeper,
 )
 from survey_service.models import (
     Principal,
-    Questionnaire,
     QuestionnaireStatus,
-    QuestionnaireVersion,
     Response,
     ResponseRevision,
-    ResponseUnit,
     ReviewEvent,
     ReviewState,
     Role,
 )
+from survey_service.queries import questionnaires as questionnaire_queries
+from survey_service.queries import responses as queries
+from survey_service.queries.responses import ResponseFilter
 from survey_service.services.questionnaires import get_questionnaire
 from survey_service.services.versions import published_version
-
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def normalize_instance_id(raw: Any) -> str:
-    """A client's instance id as a canonical UUID string ('uuid:' prefix, as OpenRosa has, ok)."""
-    if isinstance(raw, str):
-        if _CANONICAL_UUID.fullmatch(raw):  # as clients usually send it: already canonical
-            return raw
-        text = raw.strip().removeprefix("uuid:")
-        try:
-            return str(uuid.UUID(text))
-        except ValueError:
-            pass
-    raise Unprocessable(
-        "response.invalid_instance_id",
-        "instance_id must be a UUID chosen by the client (optionally prefixed 'uuid:').",
-        errors=[
-            {
-                "path": "instance_id",
-                "code": "response.invalid_instance_id",
-                "message": f"{raw!r} is not a UUID",
-            }
-        ],
-    )
 
 
 def _parse_time(value: Any, path: str) -> datetime | None:
@@ -95,64 +65,6 @@ def _parse_time(value: Any, path: str) -> datetime | None:
             }
         ],
     )
-
-
-# status and version ids only: definitions are read once per process (validator cache)
-_VERSIONS_LOOKUP = HotQuery(
-    select(
-        Questionnaire.status,
-        QuestionnaireVersion.version,
-        QuestionnaireVersion.id,
-        QuestionnaireVersion.content_hash,
-    )
-    .outerjoin(QuestionnaireVersion, QuestionnaireVersion.questionnaire_id == Questionnaire.id)
-    .where(Questionnaire.id == bindparam("qid"))
-)
-_PG_COLUMNS = tuple(c.name for c in Response.__table__.columns if c.name != "id")
-_JSON_COLUMNS = frozenset({"answers", "meta", "warnings"})
-_ARRAY_COLUMNS = frozenset({"num", "cat"})
-# JSON documents and analysis arrays go to PostgreSQL as text (`_pg_row`), cast in the
-# statement or by COPY itself
-_CASTS = {**dict.fromkeys(_JSON_COLUMNS, "::jsonb"), "num": "::float8[]", "cat": "::text[]"}
-
-
-def _pg_values(columns: Sequence[str]) -> str:
-    """The VALUES list of a one-row INSERT of `columns`, with the casts `_pg_row` needs."""
-    return "(" + ", ".join("%s" + _CASTS.get(c, "") for c in columns) + ")"
-
-
-_PG_INSERT = (
-    f"INSERT INTO responses ({', '.join(_PG_COLUMNS)}) "  # noqa: S608 - model column names
-    f"VALUES {_pg_values(_PG_COLUMNS)} "
-    "ON CONFLICT (instance_id) DO NOTHING RETURNING id, instance_id"
-)
-
-
-def _pg_row(row: Mapping[str, Any], columns: tuple[str, ...]) -> list[Any]:
-    """A row's values in `columns` order as PostgreSQL takes them, in an INSERT's parameters
-    or a COPY row: JSON documents and arrays as text."""
-    values = [row[c] for c in columns]
-    for index, convert in _text_conversions(columns):
-        values[index] = convert(values[index])
-    return values
-
-
-@functools.cache
-def _text_conversions(columns: tuple[str, ...]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
-    """Where `columns` has JSON documents or arrays, and how each is written as text."""
-    return tuple(
-        (index, dumps_document if column in _JSON_COLUMNS else pg_array_literal)
-        for index, column in enumerate(columns)
-        if column in _JSON_COLUMNS or column in _ARRAY_COLUMNS
-    )
-
-
-# SQLite's path (PostgreSQL inserts through _insert_postgresql)
-_SQLITE_INSERT = (
-    sqlite_insert(Response)
-    .on_conflict_do_nothing(index_elements=["instance_id"])
-    .returning(Response.id, Response.instance_id)
-)
 
 
 @dataclass
@@ -224,12 +136,29 @@ def _finite(value: Any) -> bool:
     return True
 
 
+class Outcome(enum.Enum):
+    """What became of one submission."""
+
+    STORED = "stored"  # new: stored now
+    IDENTICAL_RESEND = "identical_resend"  # stored before with the same content
+    REVISED = "revised"  # an edit, stored as the next revision of an earlier response
+    CONFLICT = "conflict"  # stored before with different content
+    VERSION_NOT_FOUND = "version_not_found"  # the questionnaire has no such version
+    INVALID = "invalid"  # not a valid response; nothing stored
+    FORBIDDEN = "forbidden"  # outside the countries of the account
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the submission is stored (now or before)."""
+        return self in (Outcome.STORED, Outcome.IDENTICAL_RESEND, Outcome.REVISED)
+
+
 @dataclass
 class SubmitResult:
-    """What became of one submission: 201 stored, 200 already stored, or an error."""
+    """What became of one submission, with the stored record or the problem's details."""
 
     instance_id: str
-    status: int
+    outcome: Outcome
     response: Response | dict[str, Any] | None = None  # a new one as its stored row
     code: str | None = None
     detail: str | None = None
@@ -253,98 +182,6 @@ class _Prepared:
     units: list[dict[str, Any]]  # response_units rows, without the response's id yet
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert responses, skipping instance ids stored meanwhile; returns instance_id → id."""
-    if not rows:
-        return {}
-    if session.get_bind().dialect.name == "postgresql":
-        return _insert_postgresql(session, rows)
-    result = session.execute(_SQLITE_INSERT, rows)
-    return {instance_id: row_id for row_id, instance_id in result.all()}
-
-
-def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
-        if len(rows) == 1:  # one round trip
-            params = _pg_row(rows[0], _PG_COLUMNS)
-            found = cursor.execute(_PG_INSERT, params, prepare=True).fetchone()
-            return {found[1]: found[0]} if found is not None else {}
-        # A batch is copied straight into the table (psycopg writes COPY rows in C, at a
-        # third of the CPU its per-row parameters cost), skipping the instances stored
-        # already, with ids drawn beforehand so that none has to be read back.
-        keys = [row["instance_id"] for row in rows]
-        present = {key for (key,) in cursor.execute(_PG_PRESENT, (keys,), prepare=True)}
-        new = [row for row in rows if row["instance_id"] not in present]
-        if not new:
-            return {}
-        ids = [row_id for (row_id,) in cursor.execute(_PG_NEW_IDS, (len(new),), prepare=True)]
-        cursor.execute("SAVEPOINT intake_copy")
-        try:
-            with cursor.copy(_PG_COPY) as copy:
-                for row_id, row in zip(ids, new, strict=True):
-                    copy.write_row([row_id, *_pg_row(row, _PG_COLUMNS)])
-        except psycopg.errors.UniqueViolation:
-            # A concurrent request stored one of these meanwhile (a client resending before
-            # its first reply came). Copy into a temporary table and move the rows with ON
-            # CONFLICT DO NOTHING, so that each instance is still stored once.
-            cursor.execute("ROLLBACK TO SAVEPOINT intake_copy")
-            cursor.execute(_PG_STAGING)
-            with cursor.copy(_PG_STAGE) as copy:
-                for row in new:
-                    copy.write_row(_pg_row(row, _PG_COLUMNS))
-            found_rows = cursor.execute(_PG_MOVE).fetchall()
-            return {instance_id: row_id for row_id, instance_id in found_rows}
-        cursor.execute("RELEASE SAVEPOINT intake_copy")
-    return {row["instance_id"]: row_id for row_id, row in zip(ids, new, strict=True)}
-
-
-_PG_PRESENT = "SELECT instance_id FROM responses WHERE instance_id = ANY(%s)"
-_PG_NEW_IDS = "SELECT nextval('responses_id_seq') FROM generate_series(1, %s)"
-_PG_COPY = f"COPY responses (id, {', '.join(_PG_COLUMNS)}) FROM STDIN"
-_PG_STAGING = (
-    "CREATE TEMPORARY TABLE IF NOT EXISTS intake_responses "
-    "(LIKE responses INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-)
-_PG_STAGE = f"COPY intake_responses ({', '.join(_PG_COLUMNS)}) FROM STDIN"
-_PG_MOVE = (
-    f"INSERT INTO responses ({', '.join(_PG_COLUMNS)}) "  # noqa: S608 - model column names
-    f"SELECT {', '.join(_PG_COLUMNS)} FROM intake_responses "
-    "ON CONFLICT (instance_id) DO NOTHING RETURNING id, instance_id"
-)
-_UNIT_COLUMNS = ("response_id", "unit", "instances", "num", "cat")
-_PG_UNIT_INSERT = (
-    f"INSERT INTO response_units ({', '.join(_UNIT_COLUMNS)}) "  # noqa: S608 - constants
-    f"VALUES {_pg_values(_UNIT_COLUMNS)}"
-)
-_PG_UNIT_COPY = f"COPY response_units ({', '.join(_UNIT_COLUMNS)}) FROM STDIN"
-
-
-def _insert_units(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert the roster rows of new responses (the analysis arrays of their instances)."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(ResponseUnit), rows)
-        return
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
-        if len(rows) == 1:
-            params = _pg_row(rows[0], _UNIT_COLUMNS)
-            cursor.execute(_PG_UNIT_INSERT, params, prepare=True)
-            return
-        with cursor.copy(_PG_UNIT_COPY) as copy:
-            for row in rows:
-                copy.write_row(_pg_row(row, _UNIT_COLUMNS))
-
-
-def _existing(session: Session, instance_ids: Sequence[str]) -> dict[str, Response]:
-    if not instance_ids:
-        return {}
-    found = session.scalars(select(Response).where(Response.instance_id.in_(instance_ids)))
-    return {r.instance_id: r for r in found}
-
-
 def submit_responses(
     session: Session,
     qid: str,
@@ -359,7 +196,7 @@ def submit_responses(
     bad one; nothing of a rejected one is stored.
     """
     now = now or utcnow()
-    rows = _VERSIONS_LOOKUP.rows(session, qid=qid)
+    rows = questionnaire_queries.intake_versions(session, qid)
     if not rows:
         raise NotFound("questionnaire.not_found", f"No questionnaire {qid!r}.")
     status = rows[0][0]
@@ -385,14 +222,16 @@ def submit_responses(
         if twin is not None:  # the same instance twice in one batch
             same = twin.row["content_hash"] == outcome.row["content_hash"]
             results[index] = (
-                SubmitResult(outcome.instance_id, 200) if same else _conflict(outcome.instance_id)
+                SubmitResult(outcome.instance_id, Outcome.IDENTICAL_RESEND)
+                if same
+                else _conflict(outcome.instance_id)
             )
             continue
         prepared[outcome.instance_id] = outcome
 
     # new instances are the common case: insert first, read back only what was there
-    inserted = _insert_ignoring_duplicates(session, [p.row for p in prepared.values()])
-    _insert_units(
+    inserted = queries.insert_new(session, [p.row for p in prepared.values()])
+    queries.insert_units(
         session,
         [
             {"response_id": inserted[item.instance_id], **unit}
@@ -401,15 +240,15 @@ def submit_responses(
             for unit in item.units
         ],
     )
-    stored = _existing(session, [key for key in prepared if key not in inserted])
+    stored = queries.by_instance_ids(session, [key for key in prepared if key not in inserted])
     for item in prepared.values():
         if item.instance_id in inserted:
             record = {"id": inserted[item.instance_id], **item.row}
-            results[item.index] = SubmitResult(item.instance_id, 201, record)
+            results[item.index] = SubmitResult(item.instance_id, Outcome.STORED, record)
             continue
         existing = stored[item.instance_id]
         results[item.index] = (
-            SubmitResult(item.instance_id, 200, existing)
+            SubmitResult(item.instance_id, Outcome.IDENTICAL_RESEND, existing)
             if existing.content_hash == item.row["content_hash"]
             else _conflict(item.instance_id)
         )
@@ -419,7 +258,7 @@ def submit_responses(
 def _conflict(instance_id: str) -> SubmitResult:
     return SubmitResult(
         instance_id,
-        409,
+        Outcome.CONFLICT,
         code="response.conflict",
         detail=f"A different response with instance_id {instance_id} is stored already; "
         "choose a new instance_id, or revise it with PUT /api/v1/responses/{instance_id}.",
@@ -450,7 +289,7 @@ def _prepare(
         if version is None:
             return SubmitResult(
                 instance_id,
-                404,
+                Outcome.VERSION_NOT_FOUND,
                 code="questionnaire.version_not_found",
                 detail=f"Questionnaire {qid!r} has no version {number}.",
             )
@@ -459,7 +298,7 @@ def _prepare(
         ended = _parse_time(meta.get("ended_at"), "meta.ended_at")
     except Unprocessable as exc:
         return SubmitResult(
-            str(raw_id), 422, code=exc.code, detail=exc.detail, errors=exc.errors or []
+            str(raw_id), Outcome.INVALID, code=exc.code, detail=exc.detail, errors=exc.errors or []
         )
     compiled = published_version(session, version.id, version.content_hash)
     validated = compiled.validator.validate(
@@ -468,7 +307,7 @@ def _prepare(
     if not validated.ok:
         return SubmitResult(
             instance_id,
-            422,
+            Outcome.INVALID,
             code="response.invalid",
             detail=f"{len(validated.errors)} answer(s) failed validation; nothing was stored.",
             errors=[e.as_dict() for e in validated.errors],
@@ -477,7 +316,7 @@ def _prepare(
     if not user.may_work_on(country):
         return SubmitResult(
             instance_id,
-            403,
+            Outcome.FORBIDDEN,
             code="response.country_forbidden",
             detail="The response's country is outside the countries of this account.",
             errors=[_forbidden_country(user, country)],
@@ -516,45 +355,16 @@ def _prepare(
 # Reading
 
 
-_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
-
-
-def visible_to(query: _Query, user: Principal) -> _Query:
-    """Row-level access to responses: countries of the account; enumerators see their own."""
-    if user.countries:
-        query = query.where(Response.country.in_(user.countries))
-    if user.role == Role.ENUMERATOR.value:
-        query = query.where(Response.submitted_by == user.id)
-    return query
-
-
 def get_response(session: Session, instance_id: str, user: Principal) -> Response:
     """A response the user may see; 404 otherwise (so its existence does not leak)."""
     try:
         key = normalize_instance_id(instance_id)
     except Unprocessable:
         key = None
-    query = visible_to(select(Response).where(Response.instance_id == key), user)
-    response: Response | None = session.scalar(query) if key else None
+    response = queries.visible_response(session, key, user) if key else None
     if response is None:
         raise NotFound("response.not_found", f"No response {instance_id!r}.")
     return response
-
-
-@dataclass(frozen=True)
-class ResponseFilter:
-    """Filters of a response listing; None means no filter."""
-
-    country: str | None = None
-    admin1: str | None = None
-    hazard_type: str | None = None
-    displacement_status: str | None = None
-    review_state: str | None = None
-    version: int | None = None
-    received_from: datetime | None = None
-    received_to: datetime | None = None
-    collected_from: datetime | None = None
-    collected_to: datetime | None = None
 
 
 def encode_cursor(last_id: int) -> str:
@@ -582,26 +392,8 @@ def list_responses(
 ) -> tuple[list[Response], str | None]:
     """A page of responses in a stable order (by arrival), and the cursor of the next page."""
     get_questionnaire(session, qid)
-    query = select(Response).where(Response.questionnaire_id == qid)
-    for name in ("country", "admin1", "hazard_type", "displacement_status", "review_state"):
-        value = getattr(filters, name)
-        if value is not None:
-            query = query.where(getattr(Response, name) == value)
-    if filters.version is not None:
-        query = query.where(Response.version == filters.version)
-    bounds = (
-        (Response.received_at, filters.received_from, filters.received_to),
-        (Response.collected_at, filters.collected_from, filters.collected_to),
-    )
-    for column, low, high in bounds:
-        if low is not None:
-            query = query.where(column >= low)
-        if high is not None:
-            query = query.where(column < high)
-    if cursor:
-        query = query.where(Response.id > decode_cursor(cursor))
-    query = visible_to(query, user).order_by(Response.id).limit(limit + 1)
-    rows = list(session.scalars(query))
+    after = decode_cursor(cursor) if cursor else None
+    rows = queries.listing(session, qid, user, filters, after=after, limit=limit + 1)
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
     return page, next_cursor
@@ -641,11 +433,7 @@ def revise_response(
             errors=[{"path": "reason", "code": "response.required", "message": "required"}],
         )
     language = language or response.language
-    version_hash = session.scalar(
-        select(QuestionnaireVersion.content_hash).where(
-            QuestionnaireVersion.id == response.version_id
-        )
-    )
+    version_hash = questionnaire_queries.version_hash(session, response.version_id)
     compiled = published_version(session, response.version_id, version_hash or "")
     validated = compiled.validator.validate(answers, language=language, now=now)
     if not validated.ok:
@@ -676,8 +464,10 @@ def revise_response(
         setattr(response, name, validated.design.get(name))
     projection = compiled.projector.project(validated.answers)
     response.num, response.cat = projection.num, projection.cat
-    session.execute(delete(ResponseUnit).where(ResponseUnit.response_id == response.id))
-    _insert_units(session, [{"response_id": response.id, **r} for r in projection.unit_rows()])
+    queries.delete_units(session, response.id)
+    queries.insert_units(
+        session, [{"response_id": response.id, **r} for r in projection.unit_rows()]
+    )
     response.updated_at = now
     session.add(
         ResponseRevision(
@@ -712,12 +502,7 @@ def _original_revision(response: Response) -> ResponseRevision:
 def _current_hash(session: Session, response: Response) -> str | None:
     if response.revision == 1:
         return response.content_hash
-    return session.scalar(
-        select(ResponseRevision.content_hash).where(
-            ResponseRevision.response_id == response.id,
-            ResponseRevision.revision == response.revision,
-        )
-    )
+    return queries.revision_hash(session, response.id, response.revision)
 
 
 def list_revisions(
@@ -727,11 +512,7 @@ def list_revisions(
     response = get_response(session, instance_id, user)
     if response.revision == 1:
         return [_original_revision(response)]
-    return session.scalars(
-        select(ResponseRevision)
-        .where(ResponseRevision.response_id == response.id)
-        .order_by(ResponseRevision.revision)
-    ).all()
+    return queries.revisions_of(session, response.id)
 
 
 def get_revision(
@@ -777,6 +558,4 @@ def review_response(
 
 def list_reviews(session: Session, instance_id: str, user: Principal) -> Sequence[ReviewEvent]:
     response = get_response(session, instance_id, user)
-    return session.scalars(
-        select(ReviewEvent).where(ReviewEvent.response_id == response.id).order_by(ReviewEvent.id)
-    ).all()
+    return queries.reviews_of(session, response.id)

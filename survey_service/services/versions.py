@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_service.analysis.layout import AnalysisLayout, Projector
 from survey_service.models import QuestionnaireVersion
+from survey_service.queries import questionnaires as queries
 from survey_service.questionnaire.definition import Definition, load_definition
 from survey_service.questionnaire.xform import xform_from_definition, xform_hash
 from survey_service.validation import ResponseValidator
@@ -81,16 +81,9 @@ def published_version(session: Session, version_id: int, content_hash: str) -> P
     """The published version `version_id`, from the cache or read now."""
     found = _cache.get((version_id, content_hash))
     if found is None:
-        row = session.execute(
-            select(
-                QuestionnaireVersion.version,
-                QuestionnaireVersion.definition,
-                QuestionnaireVersion.analysis_layout,
-            ).where(QuestionnaireVersion.id == version_id)
-        ).one()
         found = _remember(
             (version_id, content_hash),
-            PublishedVersion(row.version, row.definition, row.analysis_layout),
+            PublishedVersion(*queries.version_content(session, version_id)),
         )
     return found
 

@@ -411,7 +411,7 @@ class TestBatch:
         with app.extensions["survey"]["sessions"]() as first:
             items = [service.parse_submission(x) for x in (shared, first_own)]
             results = service.submit_responses(first, "flood-pilot", items, principal)
-            assert [r.status for r in results] == [201, 201]
+            assert [r.outcome for r in results] == [service.Outcome.STORED] * 2
             racer = threading.Thread(target=second_batch)
             racer.start()
             with engine.connect() as watcher:  # until the second waits on the first's row

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from survey_service.errors import Unprocessable
-from survey_service.services.weights import MAX_PROBLEMS, WeightRow, parse_weights_csv
+from survey_service.statistics.weight_csv import MAX_PROBLEMS, WeightRow, parse_weights_csv
 
 A = "6f1c8a52-4f0e-4b8e-9d1e-0c9a4a7e2b11"
 B = "0b7e2a4c-1d3f-4e5a-8b6c-7d8e9f0a1b2c"

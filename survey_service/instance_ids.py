@@ -1,0 +1,34 @@
+"""Instance ids: the UUID a client chooses for each response, in its canonical form (pure)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from survey_service.errors import Unprocessable
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def normalize_instance_id(raw: Any) -> str:
+    """A client's instance id as a canonical UUID string ('uuid:' prefix, as OpenRosa has, ok)."""
+    if isinstance(raw, str):
+        if _CANONICAL_UUID.fullmatch(raw):  # as clients usually send it: already canonical
+            return raw
+        text = raw.strip().removeprefix("uuid:")
+        try:
+            return str(uuid.UUID(text))
+        except ValueError:
+            pass
+    raise Unprocessable(
+        "response.invalid_instance_id",
+        "instance_id must be a UUID chosen by the client (optionally prefixed 'uuid:').",
+        errors=[
+            {
+                "path": "instance_id",
+                "code": "response.invalid_instance_id",
+                "message": f"{raw!r} is not a UUID",
+            }
+        ],
+    )

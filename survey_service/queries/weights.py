@@ -1,0 +1,114 @@
+"""Weight-set statements: the responses an upload names, its entries (COPY on PostgreSQL),
+the unweighted rest, and the stored sets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import ARRAY, String, any_, bindparam, func, insert, select
+from sqlalchemy.orm import Session
+
+from survey_service.models import Principal, Response, ReviewState, WeightSet, WeightSetEntry
+from survey_service.queries.responses import visible_to
+
+
+def responses_among(
+    session: Session, qid: str, instance_ids: Sequence[str], user: Principal
+) -> list[tuple[str, int, bool]]:
+    """(instance id, response id, whether rejected) of the responses of `qid` among
+    `instance_ids` that the user may see."""
+    # one array parameter: twice as fast on PostgreSQL as IN with 10,000 parameters
+    among = (
+        Response.instance_id == any_(bindparam("instance_ids", instance_ids, type_=ARRAY(String)))
+        if session.get_bind().dialect.name == "postgresql"
+        else Response.instance_id.in_(instance_ids)
+    )
+    query = select(Response.instance_id, Response.id, Response.review_state).where(
+        Response.questionnaire_id == qid, among
+    )
+    return [
+        (instance_id, response_id, state == ReviewState.REJECTED.value)
+        for instance_id, response_id, state in session.execute(visible_to(query, user))
+    ]
+
+
+def unrejected_after(
+    session: Session, qid: str, user: Principal, after: int, limit: int
+) -> list[tuple[int, str]]:
+    """(id, instance id) of the first `limit` responses of `qid` after the id `after`, not
+    rejected and visible to the user, in arrival order."""
+    page = session.execute(
+        visible_to(
+            select(Response.id, Response.instance_id)
+            .where(
+                Response.questionnaire_id == qid,
+                Response.review_state != ReviewState.REJECTED.value,
+                Response.id > after,
+            )
+            .order_by(Response.id)
+            .limit(limit),
+            user,
+        )
+    ).all()
+    return [(response_id, instance_id) for response_id, instance_id in page]
+
+
+def count_unrejected(session: Session, qid: str) -> int:
+    """How many responses of `qid` are not rejected (whoever may see them)."""
+    counted = select(func.count(Response.id)).where(
+        Response.questionnaire_id == qid, Response.review_state != ReviewState.REJECTED.value
+    )
+    return session.scalar(counted) or 0
+
+
+def latest_version(session: Session, qid: str, name: str) -> int | None:
+    """The latest version number of the weight set `name` of `qid`, None if it has none."""
+    return session.scalar(
+        select(func.max(WeightSet.version)).where(
+            WeightSet.questionnaire_id == qid, WeightSet.name == name
+        )
+    )
+
+
+_ENTRY_COLUMNS = ("weight_set_id", "response_id", "weight", "stratum", "psu")
+
+
+def insert_entries(session: Session, entries: Iterable[tuple[Any, ...]], *, chunk: int) -> None:
+    """Store entries (weight set id, response id, weight, stratum, psu): COPY on PostgreSQL
+    (a million take seconds, not a minute), multi-row inserts of `chunk` rows elsewhere."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        statement = f"COPY weight_set_entries ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN"
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for entry in entries:
+                copy.write_row(entry)
+        return
+    batch: list[dict[str, Any]] = []
+    for entry in entries:
+        batch.append(dict(zip(_ENTRY_COLUMNS, entry, strict=True)))
+        if len(batch) == chunk:
+            session.execute(insert(WeightSetEntry), batch)
+            batch = []
+    if batch:
+        session.execute(insert(WeightSetEntry), batch)
+
+
+def weight_sets_of(session: Session, qid: str) -> Sequence[WeightSet]:
+    """Every version of every weight set of `qid`, by name then version."""
+    return session.scalars(
+        select(WeightSet)
+        .where(WeightSet.questionnaire_id == qid)
+        .order_by(WeightSet.name, WeightSet.version)
+    ).all()
+
+
+def weight_set(session: Session, qid: str, name: str, version: int | None) -> WeightSet | None:
+    """Version `version` of the weight set `name` of `qid` (the latest when None)."""
+    query = select(WeightSet).where(WeightSet.questionnaire_id == qid, WeightSet.name == name)
+    if version is None:
+        query = query.order_by(WeightSet.version.desc()).limit(1)
+    else:
+        query = query.where(WeightSet.version == version)
+    return session.scalar(query)
