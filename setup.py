@@ -24,15 +24,24 @@ MYPY_OPTIONS = [
 ]
 
 
-def compiled_modules() -> list[object]:
-    if os.environ.get("SURVEY_PURE_PYTHON", "") not in ("", "0"):
-        # binaries an earlier build left next to the sources would still be imported
-        for source in map(Path, COMPILED):
-            for binary in source.parent.glob(f"{source.stem}.*.so"):
-                binary.unlink()
+def remove_binaries(keep: list[str]) -> None:
+    """Delete the binaries an earlier build left next to the package's modules, except those
+    of `keep`: Python would import them before the sources (a module moved or renamed since,
+    or one no longer compiled, would otherwise run its old code)."""
+    kept = {Path(source).with_suffix("") for source in keep}
+    for binary in Path("survey_service").rglob("*.so"):
+        if binary.parent / binary.name.split(".", 1)[0] not in kept:
+            binary.unlink()
+    if not keep:
         for binary in Path().glob("survey_service__mypyc.*.so"):
             binary.unlink()
+
+
+def compiled_modules() -> list[object]:
+    if os.environ.get("SURVEY_PURE_PYTHON", "") not in ("", "0"):
+        remove_binaries(keep=[])
         return []
+    remove_binaries(keep=COMPILED)
     from mypyc.build import mypycify
 
     # one shared library, survey_service__mypyc, holds the compiled code of all of them

@@ -67,14 +67,24 @@ def compiled_modules(package: Path = PACKAGE) -> list[CompiledModule]:
     return found
 
 
+_REBUILD = "rebuild with `make run`, `make test` or `pip install -e .`"
+
+
 def stale_warnings(package: Path = PACKAGE) -> list[str]:
-    """A line for each binary older than its source, saying how to rebuild it."""
-    return [
+    """A line for each binary older than its source, or left with no source (the module was
+    moved or removed since the build), saying how to rebuild."""
+    stale = [
         f"{module.source.relative_to(package.parent)} changed after it was compiled, so "
-        f"the old build runs: rebuild it with `make run`, `make test` or `pip install -e .`"
+        f"the old build runs: {_REBUILD}"
         for module in compiled_modules(package)
         if module.stale
     ]
+    orphans = [
+        f"{binary.relative_to(package.parent)} was built from a module that is gone: {_REBUILD}"
+        for binary in sorted(package.rglob("*.so"))
+        if not binary.with_name(binary.name.split(".", 1)[0] + ".py").is_file()
+    ]
+    return stale + orphans
 
 
 def _imported_modules(source: Path, package: Path) -> set[Path]:

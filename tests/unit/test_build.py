@@ -68,3 +68,11 @@ def test_the_compiled_list_and_what_a_rebuild_depends_on() -> None:
     # nothing is there for being imported inside a function, or by the package's __init__
     assert PACKAGE / "__init__.py" not in inputs
     assert not any(p.parent.name in ("api", "services", "models") for p in inputs)
+
+
+def test_a_binary_whose_module_is_gone_is_reported(tmp_path: Path) -> None:
+    root = package(tmp_path)
+    (root / "validation" / f"expressions{SUFFIX}").write_bytes(b"")  # moved elsewhere since
+    (warning,) = stale_warnings(root)
+    assert warning.startswith("pkg/validation/expressions")
+    assert "a module that is gone" in warning
