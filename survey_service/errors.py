@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from survey_service import error_codes
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -113,10 +115,10 @@ class Problems:
 def invalid_request(problems: Sequence[tuple[str, str]]) -> Unprocessable:
     """422 "request.invalid" for a body of the wrong shape: each (path, message) a field error."""
     return Unprocessable(
-        "request.invalid",
+        error_codes.REQUEST_INVALID,
         f"{len(problems)} field(s) failed validation.",
         errors=[
-            {"path": path, "code": "request.invalid_field", "message": message}
+            {"path": path, "code": error_codes.REQUEST_INVALID_FIELD, "message": message}
             for path, message in problems
         ],
     )

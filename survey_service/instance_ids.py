@@ -6,6 +6,7 @@ import re
 import uuid
 from typing import Any
 
+from survey_service import error_codes
 from survey_service.errors import Unprocessable
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -22,12 +23,12 @@ def normalize_instance_id(raw: Any) -> str:
         except ValueError:
             pass
     raise Unprocessable(
-        "response.invalid_instance_id",
+        error_codes.RESPONSE_INVALID_INSTANCE_ID,
         "instance_id must be a UUID chosen by the client (optionally prefixed 'uuid:').",
         errors=[
             {
                 "path": "instance_id",
-                "code": "response.invalid_instance_id",
+                "code": error_codes.RESPONSE_INVALID_INSTANCE_ID,
                 "message": f"{raw!r} is not a UUID",
             }
         ],

@@ -9,6 +9,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 from marshmallow import RAISE
 
+from survey_service import error_codes
 from survey_service.api.blueprint import Blueprint
 from survey_service.api.context import current_user, db_session, require
 from survey_service.errors import Unprocessable
@@ -90,10 +91,14 @@ def _render(qid: str, table: Table, form: str, lang: str | None) -> Response:
             body = (line.encode("utf-8") for line in to_sdmx_csv(table))
     except ValueError as exc:
         raise Unprocessable(
-            "aggregate.format_unavailable",
+            error_codes.AGGREGATE_FORMAT_UNAVAILABLE,
             f"This table cannot be written as {form}: {exc}",
             errors=[
-                {"path": "format", "code": "aggregate.format_unavailable", "message": str(exc)}
+                {
+                    "path": "format",
+                    "code": error_codes.AGGREGATE_FORMAT_UNAVAILABLE,
+                    "message": str(exc),
+                }
             ],
         ) from exc
     metadata = table.metadata

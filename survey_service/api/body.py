@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from flask import request
 
+from survey_service import error_codes
 from survey_service.errors import BadRequest, ServiceError, Unprocessable
 from survey_service.questionnaire.xlsform.reader import XLSFormError, definition_from_xlsform
 
@@ -32,7 +33,8 @@ def definition_body() -> Any:
         upload = request.files.get("file") or next(iter(request.files.values()), None)
         if upload is None:
             raise BadRequest(
-                "request.missing_file", "Send the spreadsheet in the multipart part 'file'."
+                error_codes.REQUEST_MISSING_FILE,
+                "Send the spreadsheet in the multipart part 'file'.",
             )
         content, filename = upload.read(), upload.filename or "form.xlsx"
     elif request.mimetype in _SPREADSHEET_TYPES:
@@ -45,7 +47,7 @@ def definition_body() -> Any:
         return definition_from_xlsform(content, filename)
     except XLSFormError as exc:
         raise Unprocessable(
-            "xlsform.invalid",
+            error_codes.XLSFORM_INVALID,
             f"The spreadsheet has {len(exc.problems)} problem(s); nothing was stored.",
             errors=[dict(p) for p in exc.problems],
         ) from exc
@@ -55,7 +57,7 @@ def json_body() -> Any:
     """The request's JSON document, or a problem saying why there is none."""
     if not request.is_json:
         raise UnsupportedMediaType(
-            "request.unsupported_media_type",
+            error_codes.REQUEST_UNSUPPORTED_MEDIA_TYPE,
             f"Send the body as application/json, not {request.mimetype or 'nothing'}.",
         )
     # not request.get_json(silent=True): it answers None both for `null` and for garbage
@@ -72,7 +74,9 @@ def read_json(data: bytes) -> Any:
             return json.loads(data)
         return orjson.loads(data)  # three times faster on a batch of households
     except (ValueError, RecursionError) as exc:
-        raise BadRequest("request.invalid_json", "The request body is not valid JSON.") from exc
+        raise BadRequest(
+            error_codes.REQUEST_INVALID_JSON, "The request body is not valid JSON."
+        ) from exc
 
 
 # 19 digits in a row: maybe an integer beyond 64 bits (2**63 has 19 digits). Digits are

@@ -12,6 +12,7 @@ from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from survey_service import error_codes
 from survey_service.api.problems import problem
 from survey_service.db import SQLITE_BEGIN
 from survey_service.errors import Forbidden, Unauthorized
@@ -47,11 +48,16 @@ def _finish_request(response: Response) -> Response:
     except IntegrityError:
         session.rollback()
         return problem(
-            409, "request.conflict", "Conflict", "A concurrent request changed the same record."
+            409,
+            error_codes.REQUEST_CONFLICT,
+            "Conflict",
+            "A concurrent request changed the same record.",
         )
     except OperationalError:
         session.rollback()
-        return problem(503, "database.unavailable", "Service unavailable", "Database error.")
+        return problem(
+            503, error_codes.DATABASE_UNAVAILABLE, "Service unavailable", "Database error."
+        )
     finally:
         session.close()
     return response
@@ -80,18 +86,22 @@ def _credentials() -> Principal | None:
     if scheme.lower() == "bearer" and value:
         user = accounts.authenticate_token(session, value)
         if user is None:
-            raise Unauthorized("auth.invalid_token", "The bearer token is unknown or revoked.")
+            raise Unauthorized(
+                error_codes.AUTH_INVALID_TOKEN, "The bearer token is unknown or revoked."
+            )
         return user
     if scheme.lower() == "basic" and value:
         try:
             name, _, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise Unauthorized("auth.malformed", "Malformed Basic credentials.") from exc
+            raise Unauthorized(error_codes.AUTH_MALFORMED, "Malformed Basic credentials.") from exc
         user = accounts.authenticate_password(session, name, password)
         if user is None:
-            raise Unauthorized("auth.invalid_credentials", "Wrong user name or password.")
+            raise Unauthorized(error_codes.AUTH_INVALID_CREDENTIALS, "Wrong user name or password.")
         return user
-    raise Unauthorized("auth.unsupported_scheme", "Use 'Authorization: Bearer <token>' (or Basic).")
+    raise Unauthorized(
+        error_codes.AUTH_UNSUPPORTED_SCHEME, "Use 'Authorization: Bearer <token>' (or Basic)."
+    )
 
 
 def current_user() -> Principal:
@@ -101,7 +111,7 @@ def current_user() -> Principal:
         user = _credentials()
         if user is None:
             raise Unauthorized(
-                "auth.required", "This endpoint needs 'Authorization: Bearer <token>'."
+                error_codes.AUTH_REQUIRED, "This endpoint needs 'Authorization: Bearer <token>'."
             )
         g.user = user
     return user
@@ -117,7 +127,7 @@ def require(permission: str) -> Callable[[F], F]:
             user = current_user()
             if Role(user.role) not in roles:
                 raise Forbidden(
-                    "auth.forbidden",
+                    error_codes.AUTH_FORBIDDEN,
                     f"Role {user.role!r} may not do this; it needs one of "
                     f"{', '.join(sorted(r.value for r in roles))}.",
                 )

@@ -10,6 +10,7 @@ from flask import Flask, Response, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from survey_service import error_codes
 from survey_service.errors import ServiceError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -17,17 +18,17 @@ log = logging.getLogger(__name__)
 
 # Stable codes for the HTTP errors raised by Flask and webargs themselves.
 _HTTP_CODES = {
-    400: "request.bad_request",
-    401: "auth.required",
-    403: "auth.forbidden",
-    404: "request.not_found",
-    405: "request.method_not_allowed",
-    406: "request.not_acceptable",
-    409: "request.conflict",
-    413: "request.too_large",
-    415: "request.unsupported_media_type",
-    422: "request.invalid",
-    429: "request.too_many",
+    400: error_codes.REQUEST_BAD_REQUEST,
+    401: error_codes.AUTH_REQUIRED,
+    403: error_codes.AUTH_FORBIDDEN,
+    404: error_codes.REQUEST_NOT_FOUND,
+    405: error_codes.REQUEST_METHOD_NOT_ALLOWED,
+    406: error_codes.REQUEST_NOT_ACCEPTABLE,
+    409: error_codes.REQUEST_CONFLICT,
+    413: error_codes.REQUEST_TOO_LARGE,
+    415: error_codes.REQUEST_UNSUPPORTED_MEDIA_TYPE,
+    422: error_codes.REQUEST_INVALID,
+    429: error_codes.REQUEST_TOO_MANY,
 }
 
 
@@ -73,12 +74,16 @@ def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
             out.extend(flatten_messages(value, path))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         for message in messages:
-            out.append({"path": prefix, "code": "request.invalid_field", "message": message})
+            out.append(
+                {"path": prefix, "code": error_codes.REQUEST_INVALID_FIELD, "message": message}
+            )
     elif isinstance(messages, list):
         for index, value in enumerate(messages):
             out.extend(flatten_messages(value, f"{prefix}[{index}]"))
     else:
-        out.append({"path": prefix, "code": "request.invalid_field", "message": str(messages)})
+        out.append(
+            {"path": prefix, "code": error_codes.REQUEST_INVALID_FIELD, "message": str(messages)}
+        )
     return out
 
 
@@ -92,14 +97,17 @@ def _from_http_exception(exc: HTTPException) -> Response:
         headers["Allow"] = ", ".join(valid_methods)
     if status == 400 and "JSON" in (exc.description or ""):
         return problem(
-            400, "request.invalid_json", "Malformed JSON", "The request body is not valid JSON."
+            400,
+            error_codes.REQUEST_INVALID_JSON,
+            "Malformed JSON",
+            "The request body is not valid JSON.",
         )
     if messages is not None:
         # webargs nests messages by location ("json", "query"); paths start inside each
         errors = [e for located in messages.values() for e in flatten_messages(located)]
         return problem(
             status,
-            "request.invalid",
+            error_codes.REQUEST_INVALID,
             "Invalid request",
             f"{len(errors)} field(s) failed validation.",
             errors=errors,
@@ -139,7 +147,7 @@ def register_problem_handlers(app: Flask) -> None:
         log.warning("database error on %s %s: %s", request.method, request.path, exc)
         return problem(
             503,
-            "database.unavailable",
+            error_codes.DATABASE_UNAVAILABLE,
             "Service unavailable",
             "The database did not answer; retry the request (submissions are idempotent).",
             headers={"Retry-After": "5"},
@@ -150,7 +158,7 @@ def register_problem_handlers(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem(
             500,
-            "server.internal_error",
+            error_codes.SERVER_INTERNAL_ERROR,
             "Internal server error",
             "The server failed to handle this request; it has been logged.",
         )

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app, url_for
 from flask.views import MethodView
 
+from survey_service import error_codes
 from survey_service.api.blueprint import Blueprint
 from survey_service.api.body import json_body
 from survey_service.api.context import current_user, db_session, require
@@ -67,7 +68,9 @@ class BatchTooLarge(ServiceError):
 
 def _raise_for(result: service.SubmitResult) -> None:
     error = _REFUSALS[result.outcome]
-    raise error(result.code or "response.invalid", result.detail or "", errors=result.errors)
+    raise error(
+        result.code or error_codes.RESPONSE_INVALID, result.detail or "", errors=result.errors
+    )
 
 
 def _location(instance_id: str) -> str:
@@ -144,7 +147,8 @@ def _batch_items(data: Any) -> list[Any]:
     limit = current_app.extensions["survey"]["settings"].max_batch_size
     if len(items) > limit:
         raise BatchTooLarge(
-            "batch.too_large", f"A batch holds at most {limit} responses, not {len(items)}."
+            error_codes.BATCH_TOO_LARGE,
+            f"A batch holds at most {limit} responses, not {len(items)}.",
         )
     return items
 

@@ -8,6 +8,7 @@ from flask import url_for
 from flask.views import MethodView
 from marshmallow import Schema
 
+from survey_service import error_codes
 from survey_service.api.blueprint import Blueprint
 from survey_service.api.context import authenticated, current_user, db_session, require
 from survey_service.errors import Forbidden
@@ -28,7 +29,7 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Users and 
 def _self_or_admin(user_id: int) -> User:
     me = current_user()
     if me.id != user_id and me.role != Role.ADMIN.value:
-        raise Forbidden("auth.forbidden", "Only admins may manage other users' tokens.")
+        raise Forbidden(error_codes.AUTH_FORBIDDEN, "Only admins may manage other users' tokens.")
     return accounts.get_user(db_session(), user_id)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, request, url_for
 from flask.views import MethodView
 
+from survey_service import error_codes
 from survey_service.api.blueprint import Blueprint
 from survey_service.api.body import UnsupportedMediaType
 from survey_service.api.context import current_user, db_session, require
@@ -41,11 +42,13 @@ def csv_body() -> bytes:
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            raise BadRequest("request.missing_file", "Send the CSV in the multipart part 'file'.")
+            raise BadRequest(
+                error_codes.REQUEST_MISSING_FILE, "Send the CSV in the multipart part 'file'."
+            )
         content: bytes = upload.read()
         return content
     raise UnsupportedMediaType(
-        "request.unsupported_media_type",
+        error_codes.REQUEST_UNSUPPORTED_MEDIA_TYPE,
         f"Send the weights as text/csv or multipart/form-data (part 'file'), "
         f"not {request.mimetype or 'nothing'}.",
     )

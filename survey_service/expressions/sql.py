@@ -104,6 +104,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from survey_service import error_codes
 from survey_service.expressions import syntax
 from survey_service.expressions.evaluator import parse
 from survey_service.expressions.functions import FUNCTIONS
@@ -123,11 +124,6 @@ __all__ = [
 SUPPORTED_FUNCTIONS: Final = tuple(name for name, function in FUNCTIONS.items() if function.sql)
 _FUNCTIONS_TEXT: Final = ", ".join(f"{name}()" for name in SUPPORTED_FUNCTIONS)
 _EQUAL_TOLERANCE: Final = 1e-12  # the evaluator's (JavaRosa's): 0.1 + 0.2 = 0.3
-
-_INVALID: Final = "aggregate.invalid_expression"
-_UNSUPPORTED_FUNCTION: Final = "aggregate.unsupported_function"
-_UNSUPPORTED: Final = "aggregate.unsupported_expression"
-_TYPE_MISMATCH: Final = "aggregate.type_mismatch"
 
 
 class VariableError(ValueError):
@@ -189,11 +185,13 @@ def compile_expression(
     except syntax.ExpressionError as exc:
         if exc.code == "unknown_function":
             raise VariableError(
-                _UNSUPPORTED_FUNCTION,
+                error_codes.AGGREGATE_UNSUPPORTED_FUNCTION,
                 f"{exc.message}; the supported functions are {_FUNCTIONS_TEXT}",
                 exc.position,
             ) from None
-        raise VariableError(_INVALID, exc.message, exc.position) from None
+        raise VariableError(
+            error_codes.AGGREGATE_INVALID_EXPRESSION, exc.message, exc.position
+        ) from None
     term = _Compiler(resolve, dialect, today, now).term(tree)
     if term.kind == "boolean":
         return Compiled(type_coerce(term.sql, Boolean()), "boolean")
@@ -355,18 +353,18 @@ class _Compiler:
             return self.call(node)
         if isinstance(node, syntax.Current):
             raise VariableError(
-                _UNSUPPORTED,
+                error_codes.AGGREGATE_UNSUPPORTED_EXPRESSION,
                 "'.' (the current answer) only has a meaning inside a form; name the "
                 "question instead, as ${name}",
             )
         if isinstance(node, syntax.Bare):
             raise VariableError(
-                _UNSUPPORTED,
+                error_codes.AGGREGATE_UNSUPPORTED_EXPRESSION,
                 f"{node.name!r} is not a reference to a question; write ${{{node.name}}} "
                 "(bare names only mean choice properties in a choice_filter)",
             )
         raise VariableError(
-            _UNSUPPORTED,
+            error_codes.AGGREGATE_UNSUPPORTED_EXPRESSION,
             "'..' (the enclosing repeat) has no meaning in an aggregate",
             _position(node),
         )
@@ -383,7 +381,7 @@ class _Compiler:
         if column.type in ("number", "date", "calculate"):
             if column.num is None:
                 raise VariableError(
-                    "aggregate.unknown_question", f"{what} has no stored number to read"
+                    error_codes.AGGREGATE_UNKNOWN_QUESTION, f"{what} has no stored number to read"
                 )
             num = cast(column.num, Float())
             if column.type == "calculate":
@@ -392,7 +390,9 @@ class _Compiler:
                 return _Term("calculate", num, what, empty=empty, cat=column.cat)
             return _Term("number", num, what, empty=num.is_(None), date=column.type == "date")
         if column.cat is None:
-            raise VariableError("aggregate.unknown_question", f"{what} has no stored code to read")
+            raise VariableError(
+                error_codes.AGGREGATE_UNKNOWN_QUESTION, f"{what} has no stored code to read"
+            )
         number = None
         if column.type == "select_one" and column.numeric_codes:
             number = cast(column.cat, Float())
@@ -466,7 +466,7 @@ class _Compiler:
         if term.number is not None:
             return term.number
         raise VariableError(
-            _TYPE_MISMATCH,
+            error_codes.AGGREGATE_TYPE_MISMATCH,
             f"{use} needs a number, but {term.what} is text; numbers are numeric and date "
             "questions, calculates, number literals and select_one questions whose choice "
             "names are numbers. Compare a choice with its name in quotes "
@@ -486,7 +486,7 @@ class _Compiler:
         if term.kind == "number" and term.is_literal and isinstance(term.value, (int, float)):
             return _text(to_string(term.value))
         raise VariableError(
-            _TYPE_MISMATCH,
+            error_codes.AGGREGATE_TYPE_MISMATCH,
             f"{use} needs text, but {term.what} is a number; text is a select question, "
             "a calculate or a quoted literal (numbers and dates are not turned into text "
             "in aggregates)",
@@ -566,7 +566,7 @@ class _Compiler:
         what = _describe(node)
         if FUNCTIONS[name].repeats:
             raise VariableError(
-                _UNSUPPORTED_FUNCTION,
+                error_codes.AGGREGATE_UNSUPPORTED_FUNCTION,
                 f"{name}() works on repeats (rosters), which an aggregate of one unit does "
                 "not read: aggregate over the roster's own unit, or compute it in the form "
                 f"with a calculate and aggregate that; the supported functions are "
@@ -576,7 +576,7 @@ class _Compiler:
         method = FUNCTION_SQL.get(name) if FUNCTIONS[name].sql else None
         if method is None:
             raise VariableError(
-                _UNSUPPORTED_FUNCTION,
+                error_codes.AGGREGATE_UNSUPPORTED_FUNCTION,
                 f"{name}() is not supported in aggregates; the supported functions are "
                 f"{_FUNCTIONS_TEXT}",
                 node.pos,
@@ -630,7 +630,7 @@ class _Compiler:
             # with a literal both slots are known; with a computed value only its type's
             return "calculate" if other.is_literal else other.kind
         raise VariableError(
-            _TYPE_MISMATCH,
+            error_codes.AGGREGATE_TYPE_MISMATCH,
             f"{what} gives {_kind_text(a)} ({a.what}) or {_kind_text(b)} ({b.what}); give "
             "both the same type (use '' for an empty value of any type)",
             pos,
@@ -784,7 +784,7 @@ class _Compiler:
             places = self.term(args[1])
             if not places.is_literal:
                 raise VariableError(
-                    _INVALID,
+                    error_codes.AGGREGATE_INVALID_EXPRESSION,
                     "round()'s second argument, the number of decimal places, must be a "
                     "number such as 2",
                     _position(args[1]),
@@ -817,7 +817,7 @@ class _Compiler:
             days = _evaluate("decimal-date-time(date(${v}))", _value(operand))
         if not isinstance(days, float) or not math.isfinite(days):
             raise VariableError(
-                _INVALID,
+                error_codes.AGGREGATE_INVALID_EXPRESSION,
                 "date() takes a date in quotes, such as date('2024-05-06')",
                 _position(args[0]),
             )
@@ -832,7 +832,7 @@ class _Compiler:
             if math.isfinite(days):
                 return _Term("number", _float(days), what, date=True)
         raise VariableError(
-            _INVALID,
+            error_codes.AGGREGATE_INVALID_EXPRESSION,
             "decimal-date-time() takes a date or date-time question, a number or a date in "
             "quotes such as '2024-05-06' (a calculate's number is read as ${name} itself)",
             _position(args[0]),
@@ -845,7 +845,7 @@ class _Compiler:
         if term.is_literal and isinstance(term.value, (str, int, float)):
             return to_string(term.value)
         raise VariableError(
-            _INVALID,
+            error_codes.AGGREGATE_INVALID_EXPRESSION,
             f"the second argument of {function} must be {wanted}, such as 'yes'",
             _position(node),
         )

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from survey_service import error_codes
 from survey_service.api.context import current_user, db_session
 from survey_service.errors import Forbidden, ServiceError, Unauthorized
 from survey_service.models import Role
@@ -27,7 +28,7 @@ from survey_service.storage import LocalStore
 
 bp = Blueprint("openrosa", __name__, url_prefix="/openrosa")
 
-_STATUS_FOR_CODE = {"openrosa.too_large": 413}
+_STATUS_FOR_CODE = {error_codes.OPENROSA_TOO_LARGE: 413}
 # accepted submissions all answer 201, with a message a phone shows
 _RECEIVED_MESSAGES = {
     Outcome.STORED: "Household received.",
@@ -79,7 +80,7 @@ def _check_protocol() -> Response | None:
 def _submitter() -> Any:
     user = current_user()
     if Role(user.role) not in PERMISSIONS["responses.submit"]:
-        raise Forbidden("auth.forbidden", f"Role {user.role!r} may not submit responses.")
+        raise Forbidden(error_codes.AUTH_FORBIDDEN, f"Role {user.role!r} may not submit responses.")
     return user
 
 

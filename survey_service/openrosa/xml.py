@@ -14,6 +14,7 @@ from typing import Any, Final
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
+from survey_service import error_codes
 from survey_service.questionnaire.definition import Definition, Question
 
 __all__ = [
@@ -55,8 +56,6 @@ MAX_DEPTH: Final = 64
 MAX_ELEMENTS: Final = 100_000
 """The most elements accepted in an instance (a large household has a few hundred)."""
 
-INVALID_TYPE: Final = "response.invalid_type"
-DUPLICATE_ELEMENT: Final = "openrosa.duplicate_element"
 
 _DECLARATION: Final = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _TEMPLATE_ATTRIBUTE: Final = f"{{{JAVAROSA_NS}}}template"
@@ -181,20 +180,20 @@ def parse_instance(
         raise TypeError("pass a definition or a resolver, not both")
     if len(xml) > max_bytes:
         raise InstanceError(
-            "openrosa.too_large",
+            error_codes.OPENROSA_TOO_LARGE,
             f"The form data is larger than this server accepts ({max_bytes:,} bytes).",
         )
     root = _parse(xml)
     if root.get("encrypted", "").strip(_WHITESPACE).lower() in ("yes", "true"):
         raise InstanceError(
-            "openrosa.encrypted",
+            error_codes.OPENROSA_ENCRYPTED,
             "Encrypted submissions are not accepted: send the form without encryption.",
         )
     name = _local(root.tag)
     form_id = (root.get("id") or "").strip(_WHITESPACE) or (name if name != "data" else "")
     if not form_id:
         raise InstanceError(
-            "openrosa.missing_form_id",
+            error_codes.OPENROSA_MISSING_FORM_ID,
             "The form data does not say which form it belongs to (no id attribute).",
         )
     version = _version(root)
@@ -202,7 +201,7 @@ def parse_instance(
         definition = resolve(form_id, version)
     if definition is not None and form_id != definition.id:
         raise InstanceError(
-            "openrosa.form_mismatch",
+            error_codes.OPENROSA_FORM_MISMATCH,
             f"This data is for the form {_shorten(form_id)!r}, not {definition.id!r}.",
         )
     meta_element = next((c for c in _children(root) if _local(c.tag) == "meta"), None)
@@ -210,7 +209,7 @@ def parse_instance(
     instance_id = meta.get("instanceID", "")
     if not instance_id:
         raise InstanceError(
-            "openrosa.missing_instance_id",
+            error_codes.OPENROSA_MISSING_INSTANCE_ID,
             "The form data has no instance ID (meta/instanceID): update the form and resend.",
         )
     converter = _Converter()
@@ -242,16 +241,16 @@ def _parse(xml: bytes) -> ET.Element:
         raise
     except DefusedXmlException:
         raise InstanceError(
-            "openrosa.forbidden_xml",
+            error_codes.OPENROSA_FORBIDDEN_XML,
             "The form data declares a DTD or entities, which this server does not accept.",
         ) from None
     except ParseError as exc:
         raise InstanceError(
-            "openrosa.malformed_xml", f"The form data is not well-formed XML ({exc})."
+            error_codes.OPENROSA_MALFORMED_XML, f"The form data is not well-formed XML ({exc})."
         ) from None
     except (ValueError, LookupError) as exc:  # an encoding the parser does not know
         raise InstanceError(
-            "openrosa.malformed_xml", f"The form data cannot be read as XML ({exc})."
+            error_codes.OPENROSA_MALFORMED_XML, f"The form data cannot be read as XML ({exc})."
         ) from None
     return root
 
@@ -269,12 +268,12 @@ class _Builder(ET.TreeBuilder):
         self.count += 1
         if self.depth > MAX_DEPTH:
             raise InstanceError(
-                "openrosa.too_deep",
+                error_codes.OPENROSA_TOO_DEEP,
                 f"The form data nests elements deeper than {MAX_DEPTH} levels.",
             )
         if self.count > MAX_ELEMENTS:
             raise InstanceError(
-                "openrosa.too_large",
+                error_codes.OPENROSA_TOO_LARGE,
                 f"The form data has more than {MAX_ELEMENTS:,} elements.",
             )
         return super().start(tag, attrs)
@@ -389,7 +388,7 @@ class _Converter:
             if len(elements) > 1:
                 self.problem(
                     here,
-                    DUPLICATE_ELEMENT,
+                    error_codes.OPENROSA_DUPLICATE_ELEMENT,
                     f"sent {len(elements)} times where one answer is expected; the first is kept",
                 )
             if kind == "group":
@@ -404,7 +403,11 @@ class _Converter:
 
     def leaf(self, element: ET.Element, kind: str, path: str) -> Any:
         if len(element):
-            self.problem(path, INVALID_TYPE, f"expected a {kind} value, not nested elements")
+            self.problem(
+                path,
+                error_codes.RESPONSE_INVALID_TYPE,
+                f"expected a {kind} value, not nested elements",
+            )
             return self.generic(element)
         raw = element.text
         if raw is None or _blank(raw):
@@ -437,7 +440,9 @@ class _Converter:
         return text  # a type this layer does not know (media, ...): the text as sent
 
     def invalid(self, path: str, text: str, expected: str) -> str:
-        self.problem(path, INVALID_TYPE, f"expected {expected}, got {_shorten(text)!r}")
+        self.problem(
+            path, error_codes.RESPONSE_INVALID_TYPE, f"expected {expected}, got {_shorten(text)!r}"
+        )
         return text
 
     # -- without a definition, and for elements the definition does not know

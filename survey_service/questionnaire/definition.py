@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from survey_service import codes
+from survey_service import codes, error_codes
 from survey_service.errors import FieldError
 from survey_service.expressions import Expression, ExpressionError, parse
 from survey_service.jsonutil import nested_deeper
@@ -109,7 +109,9 @@ def _schema_problems(data: Any) -> list[FieldError]:
             for key in sorted(set(error.instance) - allowed):
                 problems.append(
                     FieldError(
-                        format_path([*path, key]), "definition.schema", f"unknown key {key!r}"
+                        format_path([*path, key]),
+                        error_codes.DEFINITION_SCHEMA,
+                        f"unknown key {key!r}",
                     )
                 )
             continue
@@ -118,11 +120,13 @@ def _schema_problems(data: Any) -> list[FieldError]:
             for key in missing:
                 problems.append(
                     FieldError(
-                        format_path([*path, key]), "definition.schema", f"{key!r} is required"
+                        format_path([*path, key]),
+                        error_codes.DEFINITION_SCHEMA,
+                        f"{key!r} is required",
                     )
                 )
             continue
-        problems.append(FieldError(format_path(path), "definition.schema", message))
+        problems.append(FieldError(format_path(path), error_codes.DEFINITION_SCHEMA, message))
     return problems
 
 
@@ -276,7 +280,7 @@ class _Checker:
         ):
             self.add(
                 "languages",
-                "definition.missing_translation",
+                error_codes.DEFINITION_MISSING_TRANSLATION,
                 f"the default language {self.default_language!r} is not among the languages",
             )
         for key in ("title", "description"):
@@ -298,14 +302,14 @@ class _Checker:
         if self.default_language not in value:
             self.add(
                 path,
-                "definition.missing_translation",
+                error_codes.DEFINITION_MISSING_TRANSLATION,
                 f"no text in the default language {self.default_language!r}",
             )
         for language in value:
             if language not in self.languages:
                 self.add(
                     f"{path}.{language}" if _IDENTIFIER.match(language) else path,
-                    "definition.missing_translation",
+                    error_codes.DEFINITION_MISSING_TRANSLATION,
                     f"language {language!r} is not declared in `languages`",
                 )
 
@@ -327,7 +331,7 @@ class _Checker:
                     if name in seen:
                         self.add(
                             f"{path}.name",
-                            "definition.duplicate_name",
+                            error_codes.DEFINITION_DUPLICATE_NAME,
                             f"choice {name!r} appears twice in list {list_name!r}",
                         )
                     seen.add(name)
@@ -349,14 +353,14 @@ class _Checker:
             if question.name in RESERVED_NAMES:
                 self.add(
                     f"{question.json_path}.name",
-                    "definition.reserved_name",
+                    error_codes.DEFINITION_RESERVED_NAME,
                     f"{question.name!r} is reserved",
                 )
             first = self.by_name.get(question.name)
             if first is not None:
                 self.add(
                     f"{question.json_path}.name",
-                    "definition.duplicate_name",
+                    error_codes.DEFINITION_DUPLICATE_NAME,
                     f"name {question.name!r} is already used at {first.json_path}",
                 )
             else:
@@ -374,20 +378,20 @@ class _Checker:
             if key not in allowed and key in definition_schema()["$defs"]["question"]["properties"]:
                 self.add(
                     f"{question.json_path}.{key}",
-                    "definition.invalid_property",
+                    error_codes.DEFINITION_INVALID_PROPERTY,
                     f"{key!r} does not apply to a {kind} question",
                 )
         for key in _REQUIRED_KEYS.get(kind, ()):
             if key not in raw:
                 self.add(
                     f"{question.json_path}.{key}",
-                    "definition.missing_property",
+                    error_codes.DEFINITION_MISSING_PROPERTY,
                     f"a {kind} question needs {key!r}",
                 )
         if kind != "calculate" and "label" not in raw:
             self.add(
                 f"{question.json_path}.label",
-                "definition.missing_property",
+                error_codes.DEFINITION_MISSING_PROPERTY,
                 f"a {kind} question needs a label",
             )
         list_name = raw.get("choices")
@@ -395,7 +399,7 @@ class _Checker:
         if kind in SELECT_TYPES and isinstance(list_name, str) and not known_list:
             self.add(
                 f"{question.json_path}.choices",
-                "definition.unknown_choice_list",
+                error_codes.DEFINITION_UNKNOWN_CHOICE_LIST,
                 f"no choice list named {list_name!r}",
             )
         keys = (*EXPRESSION_KEYS, "choice_filter")
@@ -410,16 +414,18 @@ class _Checker:
             expression = parse(source)
         except ExpressionError as exc:
             code = (
-                "definition.unknown_function"
+                error_codes.DEFINITION_UNKNOWN_FUNCTION
                 if exc.code in ("unknown_function", "arity")
-                else "definition.expression_syntax"
+                else error_codes.DEFINITION_EXPRESSION_SYNTAX
             )
             self.add(path, code, exc.message)
             return
         question.expressions[key] = expression
         for name in sorted(expression.references):
             if name not in self.by_name:
-                self.add(path, "definition.unknown_reference", f"${{{name}}} names no question")
+                self.add(
+                    path, error_codes.DEFINITION_UNKNOWN_REFERENCE, f"${{{name}}} names no question"
+                )
         if key == "choice_filter":
             properties = {"name", "label"}
             for choice in self.choice_lists.get(question.choice_list or "", []):
@@ -427,14 +433,14 @@ class _Checker:
             for name in sorted(expression.bare_names - properties):
                 self.add(
                     path,
-                    "definition.unknown_reference",
+                    error_codes.DEFINITION_UNKNOWN_REFERENCE,
                     f"{name!r} is not a property of the choices in list {question.choice_list!r}",
                 )
         else:
             for name in sorted(expression.bare_names):
                 self.add(
                     path,
-                    "definition.unknown_reference",
+                    error_codes.DEFINITION_UNKNOWN_REFERENCE,
                     f"bare name {name!r} outside a choice_filter (did you mean ${{{name}}}?)",
                 )
 
@@ -459,7 +465,7 @@ class _Checker:
                     chain = " → ".join(f"${{{n}}}" for n in [*cycle, name])
                     self.add(
                         f"{self.by_name[name].json_path}.calculation",
-                        "definition.calculation_cycle",
+                        error_codes.DEFINITION_CALCULATION_CYCLE,
                         f"calculations depend on each other in a cycle: {chain}",
                     )
                 return
@@ -486,7 +492,7 @@ class _Checker:
         path = f"{section}.{role}"
         question = self.by_name.get(name)
         if question is None:
-            self.add(path, "definition.invalid_binding", f"no question named {name!r}")
+            self.add(path, error_codes.DEFINITION_INVALID_BINDING, f"no question named {name!r}")
             return
         if section == "tags":
             allowed_types: frozenset[str] = frozenset({"select_one", "calculate"})
@@ -499,7 +505,7 @@ class _Checker:
         if question.type not in allowed_types:
             self.add(
                 path,
-                "definition.invalid_binding",
+                error_codes.DEFINITION_INVALID_BINDING,
                 f"{role} must be bound to a {' or '.join(sorted(allowed_types))} question, "
                 f"not {name!r} ({question.type})",
             )
@@ -507,7 +513,7 @@ class _Checker:
         if question.repeat is not None:
             self.add(
                 path,
-                "definition.invalid_binding",
+                error_codes.DEFINITION_INVALID_BINDING,
                 f"{name!r} is inside the repeat {question.repeat.name!r}: "
                 "a household has one value",
             )
@@ -519,7 +525,7 @@ class _Checker:
             if bad:
                 self.add(
                     path,
-                    "definition.invalid_binding",
+                    error_codes.DEFINITION_INVALID_BINDING,
                     f"the {role} tag takes {what}; list {question.choice_list!r} has "
                     + ", ".join(repr(c) for c in bad[:10])
                     + (" ..." if len(bad) > 10 else ""),
@@ -538,17 +544,19 @@ class _Checker:
             question = self.by_name.get(name)
             path = f"persons.{role}"
             if question is None:
-                self.add(path, "definition.invalid_binding", f"no question named {name!r}")
+                self.add(
+                    path, error_codes.DEFINITION_INVALID_BINDING, f"no question named {name!r}"
+                )
             elif question.type != wanted:
                 self.add(
                     path,
-                    "definition.invalid_binding",
+                    error_codes.DEFINITION_INVALID_BINDING,
                     f"{role} must be bound to a {wanted} question, not {name!r} ({question.type})",
                 )
             elif question.repeat is None:
                 self.add(
                     path,
-                    "definition.invalid_binding",
+                    error_codes.DEFINITION_INVALID_BINDING,
                     f"{name!r} is not inside a repeat: persons are the instances of a roster",
                 )
             else:
@@ -556,7 +564,7 @@ class _Checker:
         if len(rosters) > 1:
             self.add(
                 "persons",
-                "definition.invalid_binding",
+                error_codes.DEFINITION_INVALID_BINDING,
                 "sex and age must be questions of the same repeat, not of "
                 + " and ".join(repr(r) for r in sorted(rosters)),
             )
@@ -569,10 +577,12 @@ MAX_DEPTH = 64
 
 def _check(data: Any) -> tuple[list[FieldError], _Checker | None]:
     if not isinstance(data, Mapping):
-        return [FieldError("", "definition.schema", "a definition is a JSON object")], None
+        return [
+            FieldError("", error_codes.DEFINITION_SCHEMA, "a definition is a JSON object")
+        ], None
     if nested_deeper(data, MAX_DEPTH):
         message = f"arrays and objects nested more than {MAX_DEPTH} levels deep"
-        return [FieldError("", "definition.too_deep", message)], None
+        return [FieldError("", error_codes.DEFINITION_TOO_DEEP, message)], None
     checker = _Checker(data)
     checker.run()
     # schema problems first, then semantic ones, each once, in document order

@@ -11,6 +11,7 @@ from typing import Any, Final
 from pyxform.errors import PyXFormError  # type: ignore[import-untyped]  # pyxform has no hints
 from pyxform.xls2xform import convert  # type: ignore[import-untyped]
 
+from survey_service import error_codes
 from survey_service.errors import FieldError
 from survey_service.questionnaire.xlsform.writer import pyxform_workbook
 
@@ -75,7 +76,7 @@ def xform_problems(definition: Mapping[str, Any]) -> list[FieldError]:
     try:
         xform_from_definition(definition, version=1)
     except XFormError as exc:
-        return [FieldError(exc.path or "", "xlsform.rejected", exc.message)]
+        return [FieldError(exc.path or "", error_codes.XLSFORM_REJECTED, exc.message)]
     return []
 
 

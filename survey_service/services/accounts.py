@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from survey_service import codes
+from survey_service import codes, error_codes
 from survey_service.db import utcnow
 from survey_service.errors import Conflict, NotFound, Unprocessable
 from survey_service.models import ApiToken, Principal, Role, User
@@ -59,7 +59,7 @@ def _check_user_fields(name: str, role: str, countries: Sequence[str]) -> list[d
         errors.append(
             {
                 "path": "name",
-                "code": "user.invalid_name",
+                "code": error_codes.USER_INVALID_NAME,
                 "message": "1 to 64 letters, digits, '.', '_', '-' or '@'",
             }
         )
@@ -67,7 +67,7 @@ def _check_user_fields(name: str, role: str, countries: Sequence[str]) -> list[d
         errors.append(
             {
                 "path": "role",
-                "code": "user.invalid_role",
+                "code": error_codes.USER_INVALID_ROLE,
                 "message": f"role must be one of {', '.join(r.value for r in Role)}",
             }
         )
@@ -76,7 +76,7 @@ def _check_user_fields(name: str, role: str, countries: Sequence[str]) -> list[d
             errors.append(
                 {
                     "path": f"countries[{index}]",
-                    "code": "user.invalid_country",
+                    "code": error_codes.USER_INVALID_COUNTRY,
                     "message": f"{country!r} is not an ISO 3166-1 alpha-2 country code",
                 }
             )
@@ -107,14 +107,14 @@ def create_user(
         errors.append(
             {
                 "path": "password",
-                "code": "user.weak_password",
+                "code": error_codes.USER_WEAK_PASSWORD,
                 "message": "a password has at least 12 characters",
             }
         )
     if errors:
-        raise Unprocessable("user.invalid", "The user is not valid.", errors=errors)
+        raise Unprocessable(error_codes.USER_INVALID, "The user is not valid.", errors=errors)
     if queries.name_taken(session, name):
-        raise Conflict("user.exists", f"A user named {name!r} already exists.")
+        raise Conflict(error_codes.USER_EXISTS, f"A user named {name!r} already exists.")
     user = User(
         name=name,
         role=role,
@@ -140,7 +140,7 @@ def update_user(
     country_list = sorted({c.upper() for c in countries}) if countries is not None else None
     errors = _check_user_fields(user.name, role or user.role, country_list or [])
     if errors:
-        raise Unprocessable("user.invalid", "The user is not valid.", errors=errors)
+        raise Unprocessable(error_codes.USER_INVALID, "The user is not valid.", errors=errors)
     if role is not None:
         user.role = role
     if country_list is not None:
@@ -154,7 +154,7 @@ def update_user(
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("user.not_found", f"No user with id {user_id}.")
+        raise NotFound(error_codes.USER_NOT_FOUND, f"No user with id {user_id}.")
     return user
 
 
@@ -166,7 +166,7 @@ def revoke_token(session: Session, token_id: int, user: User | Principal | None 
     """Revoke a token (only among `user`'s tokens when given); revoking twice is harmless."""
     token = session.get(ApiToken, token_id)
     if token is None or (user is not None and token.user_id != user.id):
-        raise NotFound("token.not_found", f"No token with id {token_id}.")
+        raise NotFound(error_codes.TOKEN_NOT_FOUND, f"No token with id {token_id}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()

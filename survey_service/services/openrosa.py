@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from survey_service import error_codes
 from survey_service.errors import NotFound, Unprocessable
 from survey_service.models import Principal
 from survey_service.openrosa.xml import Instance
@@ -51,7 +52,8 @@ def xform_for(session: Session, qid: str, version: int) -> XForm:
     ref = questionnaire_queries.version_ref(session, qid, version)
     if ref is None:
         raise NotFound(
-            "questionnaire.version_not_found", f"Questionnaire {qid!r} has no version {version}."
+            error_codes.QUESTIONNAIRE_VERSION_NOT_FOUND,
+            f"Questionnaire {qid!r} has no version {version}.",
         )
     return published_version(session, *ref).xform
 
@@ -85,7 +87,7 @@ def receive(
         return SubmitResult(
             instance.instance_id,
             Outcome.INVALID,
-            code="response.invalid",
+            code=error_codes.RESPONSE_INVALID,
             detail="; ".join(f"{p['path']}: {p['message']}" for p in instance.problems[:5]),
             errors=list(instance.problems),
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from survey_service import error_codes
 from survey_service.analysis.layout import AnalysisLayout
 from survey_service.db import utcnow
 from survey_service.errors import Conflict, FieldError, NotFound, Unprocessable
@@ -32,7 +33,7 @@ from survey_service.questionnaire.xform import xform_problems
 
 def _invalid(problems: Sequence[FieldError]) -> Unprocessable:
     return Unprocessable(
-        "definition.invalid",
+        error_codes.DEFINITION_INVALID,
         f"The questionnaire definition has {len(problems)} problem(s).",
         errors=[p.as_dict() for p in problems],
     )
@@ -72,7 +73,7 @@ def get_questionnaire(session: Session, qid: str, *, for_update: bool = False) -
     """The questionnaire `qid` (locked for the transaction when `for_update`)."""
     questionnaire = queries.questionnaire(session, qid, for_update=for_update)
     if questionnaire is None:
-        raise NotFound("questionnaire.not_found", f"No questionnaire {qid!r}.")
+        raise NotFound(error_codes.QUESTIONNAIRE_NOT_FOUND, f"No questionnaire {qid!r}.")
     return questionnaire
 
 
@@ -94,7 +95,7 @@ def _add_questionnaire(
     qid = data["id"]
     if session.get(Questionnaire, qid) is not None:
         raise Conflict(
-            "questionnaire.exists",
+            error_codes.QUESTIONNAIRE_EXISTS,
             f"A questionnaire {qid!r} exists already; edit its draft with PUT .../draft.",
         )
     _require_xform(data)
@@ -120,12 +121,12 @@ def update_draft(
     questionnaire = get_questionnaire(session, qid, for_update=True)
     if isinstance(definition, dict) and definition.get("id", qid) != qid:
         raise Unprocessable(
-            "definition.invalid",
+            error_codes.DEFINITION_INVALID,
             "The definition's id differs from the questionnaire's.",
             errors=[
                 {
                     "path": "id",
-                    "code": "definition.id_mismatch",
+                    "code": error_codes.DEFINITION_ID_MISMATCH,
                     "message": f"the id is {qid!r} and cannot change",
                 }
             ],
@@ -158,7 +159,7 @@ def publish(session: Session, qid: str, user: Principal | None) -> Questionnaire
     current = latest_version(session, questionnaire)
     if current is not None and current.content_hash == questionnaire.draft_hash:
         raise Conflict(
-            "questionnaire.unchanged",
+            error_codes.QUESTIONNAIRE_UNCHANGED,
             f"The draft is identical to version {current.version}; edit it before publishing.",
         )
     # drafts are checked on save, but the checker may have grown stricter since
@@ -190,7 +191,8 @@ def get_version(session: Session, qid: str, version: int) -> QuestionnaireVersio
     if found is None:
         get_questionnaire(session, qid)
         raise NotFound(
-            "questionnaire.version_not_found", f"Questionnaire {qid!r} has no version {version}."
+            error_codes.QUESTIONNAIRE_VERSION_NOT_FOUND,
+            f"Questionnaire {qid!r} has no version {version}.",
         )
     return found
 
@@ -224,7 +226,7 @@ def load_file(session: Session, path: Path, user: Principal | None = None) -> Lo
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Unprocessable(
-            "definition.unreadable", f"{path}: not a readable JSON file ({exc})."
+            error_codes.DEFINITION_UNREADABLE, f"{path}: not a readable JSON file ({exc})."
         ) from exc
     data = _checked(data)
     qid = data["id"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from survey_service import error_codes
 from survey_service.db import utcnow
 from survey_service.errors import (
     BadRequest,
@@ -55,12 +56,12 @@ def _parse_time(value: Any, path: str) -> datetime | None:
         if parsed is not None and parsed.tzinfo is not None:
             return parsed.astimezone(UTC)
     raise Unprocessable(
-        "response.invalid",
+        error_codes.RESPONSE_INVALID,
         "The response is not valid.",
         errors=[
             {
                 "path": path,
-                "code": "response.invalid_type",
+                "code": error_codes.RESPONSE_INVALID_TYPE,
                 "message": "an ISO 8601 date-time with a UTC offset is expected",
             }
         ],
@@ -168,7 +169,7 @@ class SubmitResult:
 def _forbidden_country(user: Principal, country: str | None) -> dict[str, Any]:
     return {
         "path": "answers",
-        "code": "response.country_forbidden",
+        "code": error_codes.RESPONSE_COUNTRY_FORBIDDEN,
         "message": f"{user.name!r} may submit for {', '.join(user.countries)}, "
         f"not for {country or 'a response without a country'}",
     }
@@ -198,7 +199,7 @@ def submit_responses(
     now = now or utcnow()
     rows = questionnaire_queries.intake_versions(session, qid)
     if not rows:
-        raise NotFound("questionnaire.not_found", f"No questionnaire {qid!r}.")
+        raise NotFound(error_codes.QUESTIONNAIRE_NOT_FOUND, f"No questionnaire {qid!r}.")
     status = rows[0][0]
     versions = {
         number: _VersionRef(version_id, number, digest)
@@ -206,9 +207,13 @@ def submit_responses(
         if number
     }
     if status == QuestionnaireStatus.CLOSED.value:
-        raise Conflict("questionnaire.closed", f"Questionnaire {qid!r} accepts no responses.")
+        raise Conflict(
+            error_codes.QUESTIONNAIRE_CLOSED, f"Questionnaire {qid!r} accepts no responses."
+        )
     if not versions:
-        raise Conflict("questionnaire.unpublished", f"Questionnaire {qid!r} has no version yet.")
+        raise Conflict(
+            error_codes.QUESTIONNAIRE_UNPUBLISHED, f"Questionnaire {qid!r} has no version yet."
+        )
     results: list[SubmitResult | None] = [None] * len(submissions)
     prepared: dict[str, _Prepared] = {}
     latest = max(versions)
@@ -259,7 +264,7 @@ def _conflict(instance_id: str) -> SubmitResult:
     return SubmitResult(
         instance_id,
         Outcome.CONFLICT,
-        code="response.conflict",
+        code=error_codes.RESPONSE_CONFLICT,
         detail=f"A different response with instance_id {instance_id} is stored already; "
         "choose a new instance_id, or revise it with PUT /api/v1/responses/{instance_id}.",
     )
@@ -290,7 +295,7 @@ def _prepare(
             return SubmitResult(
                 instance_id,
                 Outcome.VERSION_NOT_FOUND,
-                code="questionnaire.version_not_found",
+                code=error_codes.QUESTIONNAIRE_VERSION_NOT_FOUND,
                 detail=f"Questionnaire {qid!r} has no version {number}.",
             )
         meta = dict(submission.meta or {})
@@ -308,7 +313,7 @@ def _prepare(
         return SubmitResult(
             instance_id,
             Outcome.INVALID,
-            code="response.invalid",
+            code=error_codes.RESPONSE_INVALID,
             detail=f"{len(validated.errors)} answer(s) failed validation; nothing was stored.",
             errors=[e.as_dict() for e in validated.errors],
         )
@@ -317,7 +322,7 @@ def _prepare(
         return SubmitResult(
             instance_id,
             Outcome.FORBIDDEN,
-            code="response.country_forbidden",
+            code=error_codes.RESPONSE_COUNTRY_FORBIDDEN,
             detail="The response's country is outside the countries of this account.",
             errors=[_forbidden_country(user, country)],
         )
@@ -363,7 +368,7 @@ def get_response(session: Session, instance_id: str, user: Principal) -> Respons
         key = None
     response = queries.visible_response(session, key, user) if key else None
     if response is None:
-        raise NotFound("response.not_found", f"No response {instance_id!r}.")
+        raise NotFound(error_codes.RESPONSE_NOT_FOUND, f"No response {instance_id!r}.")
     return response
 
 
@@ -378,7 +383,9 @@ def decode_cursor(cursor: str) -> int:
             return int(text[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
-    raise BadRequest("request.invalid_cursor", "The cursor is not one this service issued.")
+    raise BadRequest(
+        error_codes.REQUEST_INVALID_CURSOR, "The cursor is not one this service issued."
+    )
 
 
 def list_responses(
@@ -405,7 +412,9 @@ def list_responses(
 
 def _check_editor(user: Principal, response: Response) -> None:
     if user.role == Role.ENUMERATOR.value and response.submitted_by != user.id:
-        raise Forbidden("auth.forbidden", "Enumerators may revise only their own responses.")
+        raise Forbidden(
+            error_codes.AUTH_FORBIDDEN, "Enumerators may revise only their own responses."
+        )
 
 
 def revise_response(
@@ -428,9 +437,11 @@ def revise_response(
     _check_editor(user, response)
     if not reason.strip():
         raise Unprocessable(
-            "response.invalid",
+            error_codes.RESPONSE_INVALID,
             "A revision needs a reason.",
-            errors=[{"path": "reason", "code": "response.required", "message": "required"}],
+            errors=[
+                {"path": "reason", "code": error_codes.RESPONSE_REQUIRED, "message": "required"}
+            ],
         )
     language = language or response.language
     version_hash = questionnaire_queries.version_hash(session, response.version_id)
@@ -438,14 +449,14 @@ def revise_response(
     validated = compiled.validator.validate(answers, language=language, now=now)
     if not validated.ok:
         raise Unprocessable(
-            "response.invalid",
+            error_codes.RESPONSE_INVALID,
             f"{len(validated.errors)} answer(s) failed validation; nothing was stored.",
             errors=[e.as_dict() for e in validated.errors],
         )
     country = validated.tags.get("country")
     if not user.may_work_on(country):
         raise Forbidden(
-            "response.country_forbidden",
+            error_codes.RESPONSE_COUNTRY_FORBIDDEN,
             "The revised country is outside the countries of this account.",
             errors=[_forbidden_country(user, country)],
         )
@@ -521,7 +532,7 @@ def get_revision(
     for found in list_revisions(session, instance_id, user):
         if found.revision == revision:
             return found
-    raise NotFound("response.revision_not_found", f"No revision {revision}.")
+    raise NotFound(error_codes.RESPONSE_REVISION_NOT_FOUND, f"No revision {revision}.")
 
 
 def review_response(
@@ -530,12 +541,12 @@ def review_response(
     """Set the review state; every change is kept as a review event."""
     if state not in {s.value for s in ReviewState}:
         raise Unprocessable(
-            "response.invalid_review_state",
+            error_codes.RESPONSE_INVALID_REVIEW_STATE,
             "Unknown review state.",
             errors=[
                 {
                     "path": "state",
-                    "code": "response.invalid_review_state",
+                    "code": error_codes.RESPONSE_INVALID_REVIEW_STATE,
                     "message": f"one of {', '.join(s.value for s in ReviewState)}",
                 }
             ],

@@ -9,20 +9,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from survey_service import error_codes
 from survey_service.errors import NotFound, Problems, Unprocessable
 from survey_service.models import Principal, WeightSet
 from survey_service.queries import questionnaires as questionnaire_queries
 from survey_service.queries import weights as queries
 from survey_service.services.questionnaires import get_questionnaire
-from survey_service.statistics.weight_csv import (
-    DUPLICATE_INSTANCE,
-    MAX_PROBLEMS,
-    WeightRow,
-    file_error,
-)
-
-UNKNOWN_INSTANCE = "weights.unknown_instance"
-INVALID_NAME = "weights.invalid_name"
+from survey_service.statistics.weight_csv import MAX_PROBLEMS, WeightRow, file_error
 
 MAX_MISSING_LISTED = 100
 CHUNK = 10_000  # rows per INSERT batch and instance ids per lookup
@@ -102,13 +95,13 @@ def _first_unweighted(
 def _check_name(name: str) -> None:
     if not NAME_PATTERN.fullmatch(name):
         raise Unprocessable(
-            INVALID_NAME,
+            error_codes.WEIGHTS_INVALID_NAME,
             "A weight set's name is 1 to 64 lowercase letters, digits, '_' or '-', "
             "starting with a letter.",
             errors=[
                 {
                     "path": "name",
-                    "code": INVALID_NAME,
+                    "code": error_codes.WEIGHTS_INVALID_NAME,
                     "message": f"{name!r} does not match ^[a-z][a-z0-9_-]{{0,63}}$",
                 }
             ],
@@ -128,7 +121,7 @@ def put_weight_set(
     _check_name(name)
     # uploads of one questionnaire queue for the next version number; submissions go on
     if not questionnaire_queries.lock_for_key_share(session, qid):
-        raise NotFound("questionnaire.not_found", f"No questionnaire {qid!r}.")
+        raise NotFound(error_codes.QUESTIONNAIRE_NOT_FOUND, f"No questionnaire {qid!r}.")
     if not rows:
         raise file_error(1, "the weight set has no rows")
 
@@ -141,21 +134,21 @@ def put_weight_set(
         else:
             problems.add(
                 f"line {row.line}.instance_id",
-                DUPLICATE_INSTANCE,
+                error_codes.WEIGHTS_DUPLICATE_INSTANCE,
                 f"{row.instance_id} is already on line {earlier}",
             )
     if problems.total:
-        raise problems.error(DUPLICATE_INSTANCE, "The weight set")
+        raise problems.error(error_codes.WEIGHTS_DUPLICATE_INSTANCE, "The weight set")
     found = _find_responses(session, qid, list(first_line), user)
     for row in rows:
         if row.instance_id not in found:
             problems.add(
                 f"line {row.line}.instance_id",
-                UNKNOWN_INSTANCE,
+                error_codes.WEIGHTS_UNKNOWN_INSTANCE,
                 f"{row.instance_id} is not a response of {qid!r} that you may see",
             )
     if problems.total:
-        raise problems.error(UNKNOWN_INSTANCE, "The weight set")
+        raise problems.error(error_codes.WEIGHTS_UNKNOWN_INSTANCE, "The weight set")
 
     latest = queries.latest_version(session, qid, name)
     weight_set = WeightSet(
@@ -222,6 +215,7 @@ def get_weight_set(session: Session, qid: str, name: str, version: int | None = 
         get_questionnaire(session, qid)
         which = f"version {version} of " if version is not None else ""
         raise NotFound(
-            "weights.not_found", f"Questionnaire {qid!r} has no {which}weight set {name!r}."
+            error_codes.WEIGHTS_NOT_FOUND,
+            f"Questionnaire {qid!r} has no {which}weight set {name!r}.",
         )
     return found

@@ -9,15 +9,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from survey_service import error_codes
 from survey_service.errors import Problems, Unprocessable
 from survey_service.instance_ids import normalize_instance_id
-
-INVALID_CSV = "weights.invalid_csv"
-MISSING_COLUMN = "weights.missing_column"
-UNKNOWN_COLUMN = "weights.unknown_column"
-DUPLICATE_COLUMN = "weights.duplicate_column"
-INVALID_ROW = "weights.invalid_row"
-DUPLICATE_INSTANCE = "weights.duplicate_instance"
 
 MAX_ROWS = 2_000_000
 MAX_PROBLEMS = 100  # listed in a 422; the body says how many there are in all
@@ -45,8 +39,8 @@ class WeightRow:
 def file_error(line: int, message: str) -> Unprocessable:
     """The 422 `weights.invalid_csv` for one problem of the whole file, at `line`."""
     problems = Problems(MAX_PROBLEMS)
-    problems.add(f"line {line}", INVALID_CSV, message)
-    return problems.error(INVALID_CSV, "The CSV file")
+    problems.add(f"line {line}", error_codes.WEIGHTS_INVALID_CSV, message)
+    return problems.error(error_codes.WEIGHTS_INVALID_CSV, "The CSV file")
 
 
 def _records(text: str, delimiter: str, problems: Problems) -> Iterator[tuple[int, list[str]]]:
@@ -62,7 +56,7 @@ def _records(text: str, delimiter: str, problems: Problems) -> Iterator[tuple[in
         # the reader cannot resynchronise after broken quoting: report where, then stop
         problems.add(
             f"line {max(reader.line_num, start)}",
-            INVALID_CSV,
+            error_codes.WEIGHTS_INVALID_CSV,
             f"not readable CSV ({exc}); reading stopped here",
         )
 
@@ -79,20 +73,32 @@ def _header_columns(line: int, cells: list[str], problems: Problems) -> dict[str
     for index, cell in enumerate(cells):
         name = cell.strip().lower()
         if not name:
-            problems.add(f"line {line}", UNKNOWN_COLUMN, f"column {index + 1} has no name")
+            problems.add(
+                f"line {line}",
+                error_codes.WEIGHTS_UNKNOWN_COLUMN,
+                f"column {index + 1} has no name",
+            )
         elif name not in _COLUMNS:
             problems.add(
                 f"line {line}",
-                UNKNOWN_COLUMN,
+                error_codes.WEIGHTS_UNKNOWN_COLUMN,
                 f"unknown column {cell.strip()!r}: the columns are {', '.join(_COLUMNS)}",
             )
         elif name in columns:
-            problems.add(f"line {line}", DUPLICATE_COLUMN, f"the column {name!r} appears twice")
+            problems.add(
+                f"line {line}",
+                error_codes.WEIGHTS_DUPLICATE_COLUMN,
+                f"the column {name!r} appears twice",
+            )
         else:
             columns[name] = index
     for name in REQUIRED_COLUMNS:
         if name not in columns:
-            problems.add(f"line {line}", MISSING_COLUMN, f"the column {name!r} is required")
+            problems.add(
+                f"line {line}",
+                error_codes.WEIGHTS_MISSING_COLUMN,
+                f"the column {name!r} is required",
+            )
     return columns
 
 
@@ -143,12 +149,12 @@ def parse_weights_csv(data: bytes, *, max_rows: int = MAX_ROWS) -> list[WeightRo
     header = next(records, None)
     if header is None:
         if problems.total:  # the first line is broken
-            raise problems.error(INVALID_CSV, "The CSV file")
+            raise problems.error(error_codes.WEIGHTS_INVALID_CSV, "The CSV file")
         raise file_error(1, "the file is empty: its first line must name the columns")
     header_line, header_cells = header
     columns = _header_columns(header_line, header_cells, problems)
     if problems.total:
-        raise problems.error(INVALID_CSV, "The CSV header")
+        raise problems.error(error_codes.WEIGHTS_INVALID_CSV, "The CSV header")
 
     width = len(header_cells)
     id_at, weight_at = columns["instance_id"], columns["weight"]
@@ -164,7 +170,7 @@ def parse_weights_csv(data: bytes, *, max_rows: int = MAX_ROWS) -> list[WeightRo
             hint = " (a value holding the separator must be quoted)" if len(cells) > width else ""
             problems.add(
                 f"line {line}",
-                INVALID_ROW,
+                error_codes.WEIGHTS_INVALID_ROW,
                 f"{len(cells)} value(s), but the header names {width} column(s){hint}",
             )
             continue
@@ -176,7 +182,7 @@ def parse_weights_csv(data: bytes, *, max_rows: int = MAX_ROWS) -> list[WeightRo
         except Unprocessable:
             ok = False
             reason = "empty: every row needs one" if not raw_id else f"{raw_id!r} is not a UUID"
-            problems.add(f"line {line}.instance_id", INVALID_ROW, reason)
+            problems.add(f"line {line}.instance_id", error_codes.WEIGHTS_INVALID_ROW, reason)
         if instance_id:
             earlier = first_line.get(instance_id)
             if earlier is None:
@@ -185,27 +191,27 @@ def parse_weights_csv(data: bytes, *, max_rows: int = MAX_ROWS) -> list[WeightRo
                 ok = False
                 problems.add(
                     f"line {line}.instance_id",
-                    DUPLICATE_INSTANCE,
+                    error_codes.WEIGHTS_DUPLICATE_INSTANCE,
                     f"{instance_id} is already on line {earlier}",
                 )
         weight, why = _weight(cells[weight_at].strip())
         if weight is None:
             ok = False
-            problems.add(f"line {line}.weight", INVALID_ROW, why)
+            problems.add(f"line {line}.weight", error_codes.WEIGHTS_INVALID_ROW, why)
         codes: dict[str, str] = {}
         for name, index in codes_at:
             value = cells[index].strip()
             why = _code(value, name)
             if why:
                 ok = False
-                problems.add(f"line {line}.{name}", INVALID_ROW, why)
+                problems.add(f"line {line}.{name}", error_codes.WEIGHTS_INVALID_ROW, why)
             codes[name] = value
         if ok and weight is not None:
             rows.append(
                 WeightRow(line, instance_id, weight, codes.get("stratum"), codes.get("psu"))
             )
     if problems.total:
-        raise problems.error(INVALID_CSV, "The CSV file")
+        raise problems.error(error_codes.WEIGHTS_INVALID_CSV, "The CSV file")
     if count == 0:
         raise file_error(header_line, "the file has a header but no rows")
     return rows

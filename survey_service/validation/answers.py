@@ -14,11 +14,11 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from survey_service import error_codes
 from survey_service.expressions import Value, to_number, to_string
 from survey_service.jsonutil import MAX_CLIENT_DEPTH
 from survey_service.questionnaire.definition import Question
 from survey_service.validation.messages import message
-from survey_service.validation.results import INVALID_CHOICE, INVALID_GEOPOINT, INVALID_TYPE
 
 
 class Invalid:
@@ -40,22 +40,24 @@ class Invalid:
 
 Checker = Callable[[Any], "Value | Invalid"]
 
-BAD_OBJECT: Final = Invalid(INVALID_TYPE, "expected_object")
-BAD_ARRAY: Final = Invalid(INVALID_TYPE, "expected_array")
-_BAD_INTEGER: Final = Invalid(INVALID_TYPE, "expected_integer")
-_BIG_INTEGER: Final = Invalid(INVALID_TYPE, "expected_integer_in_range")
-_BAD_DECIMAL: Final = Invalid(INVALID_TYPE, "expected_decimal")
-_BAD_TEXT: Final = Invalid(INVALID_TYPE, "expected_text")
-_BAD_SELECT_ONE: Final = Invalid(INVALID_TYPE, "expected_select_one")
-_BAD_SELECT_MULTIPLE: Final = Invalid(INVALID_TYPE, "expected_select_multiple")
-_BAD_DATE: Final = Invalid(INVALID_TYPE, "expected_date")
-_BAD_DATETIME: Final = Invalid(INVALID_TYPE, "expected_datetime")
-_BAD_GEOPOINT_TYPE: Final = Invalid(INVALID_TYPE, "expected_geopoint")
-_BAD_GEOPOINT: Final = Invalid(INVALID_GEOPOINT, "invalid_geopoint")
-_NOTE_ANSWERED: Final = Invalid(INVALID_TYPE, "note_answered")
+BAD_OBJECT: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_object")
+BAD_ARRAY: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_array")
+_BAD_INTEGER: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_integer")
+_BIG_INTEGER: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_integer_in_range")
+_BAD_DECIMAL: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_decimal")
+_BAD_TEXT: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_text")
+_BAD_SELECT_ONE: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_select_one")
+_BAD_SELECT_MULTIPLE: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_select_multiple")
+_BAD_DATE: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_date")
+_BAD_DATETIME: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_datetime")
+_BAD_GEOPOINT_TYPE: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "expected_geopoint")
+_BAD_GEOPOINT: Final = Invalid(error_codes.RESPONSE_INVALID_GEOPOINT, "invalid_geopoint")
+_NOTE_ANSWERED: Final = Invalid(error_codes.RESPONSE_INVALID_TYPE, "note_answered")
 # a client's value of a calculation is replaced by the server's, but it is part of the
 # content hash and may be quoted in a warning
-TOO_DEEP: Final = Invalid(INVALID_TYPE, "expected_shallow", depth=str(MAX_CLIENT_DEPTH))
+TOO_DEEP: Final = Invalid(
+    error_codes.RESPONSE_INVALID_TYPE, "expected_shallow", depth=str(MAX_CLIENT_DEPTH)
+)
 
 _DATE_TEXT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME_TEXT: Final = re.compile(
@@ -115,7 +117,7 @@ def _select_one(names: frozenset[str]) -> Checker:
                 return v
             if not v:
                 return None
-            return Invalid(INVALID_CHOICE, "invalid_choice", values=quote(v))
+            return Invalid(error_codes.RESPONSE_INVALID_CHOICE, "invalid_choice", values=quote(v))
         return _BAD_SELECT_ONE
 
     return check_select_one
@@ -134,12 +136,16 @@ def _select_multiple(names: frozenset[str]) -> Checker:
             seen: set[str] = set()
             for item in v:
                 if item in seen:
-                    return Invalid(INVALID_TYPE, "duplicate_choice", value=quote(item))
+                    return Invalid(
+                        error_codes.RESPONSE_INVALID_TYPE, "duplicate_choice", value=quote(item)
+                    )
                 seen.add(item)
         if not names.issuperset(v):
             unknown = [item for item in v if item not in names]
             return Invalid(
-                INVALID_CHOICE, "invalid_choice", values=", ".join(quote(u) for u in unknown)
+                error_codes.RESPONSE_INVALID_CHOICE,
+                "invalid_choice",
+                values=", ".join(quote(u) for u in unknown),
             )
         return " ".join(v)
 

@@ -21,6 +21,7 @@ import re
 from collections.abc import Hashable
 from typing import Any, Final
 
+from survey_service import error_codes
 from survey_service.codes import DESIGN_ROLES, TAGS
 from survey_service.errors import FieldError
 from survey_service.expressions import Value, to_number, to_string
@@ -47,17 +48,7 @@ from survey_service.validation.plan import (
     Plan,
     pick,
 )
-from survey_service.validation.results import (
-    CALCULATION_MISMATCH,
-    CONSTRAINT_FAILED,
-    INVALID_CHOICE,
-    INVALID_TYPE,
-    NOT_RELEVANT,
-    REPEAT_COUNT_MISMATCH,
-    REQUIRED,
-    UNKNOWN_FIELD,
-    ValidatedResponse,
-)
+from survey_service.validation.results import ValidatedResponse
 from survey_service.validation.scope import Run, Scope, SortKey
 
 __all__ = ["ResponseValidator"]
@@ -111,7 +102,7 @@ class ResponseValidator:
                 self._languages[language] = languages
         run = Run(self._plan, language, languages, now)
         if not isinstance(answers, dict):
-            error = FieldError("", INVALID_TYPE, BAD_OBJECT.text(language))
+            error = FieldError("", error_codes.RESPONSE_INVALID_TYPE, BAD_OBJECT.text(language))
             return ValidatedResponse(
                 answers={},
                 tags=dict.fromkeys(TAGS),
@@ -190,7 +181,12 @@ class ResponseValidator:
                     values[key] = checked  # type: ignore[assignment]
             elif kind == CALCULATE:  # the server's value replaces it (a warning if it differs)
                 if type(value) in (list, dict) and nested_deeper(value, MAX_CLIENT_DEPTH):
-                    self._error(scope, node, INVALID_TYPE, TOO_DEEP.text(scope.run.language))
+                    self._error(
+                        scope,
+                        node,
+                        error_codes.RESPONSE_INVALID_TYPE,
+                        TOO_DEEP.text(scope.run.language),
+                    )
                     continue
                 if scope.client is None:
                     scope.client = {}
@@ -209,7 +205,12 @@ class ResponseValidator:
                         scope.filled.add(node)
                 else:
                     scope.objs[node] = None
-                    self._error(scope, node, INVALID_TYPE, BAD_OBJECT.text(scope.run.language))
+                    self._error(
+                        scope,
+                        node,
+                        error_codes.RESPONSE_INVALID_TYPE,
+                        BAD_OBJECT.text(scope.run.language),
+                    )
             elif type(value) is list:
                 self._load_repeat(value, node, scope, out)
                 if value:
@@ -218,7 +219,12 @@ class ResponseValidator:
                         scope.filled = set()
                     scope.filled.add(node)
             else:
-                self._error(scope, node, INVALID_TYPE, BAD_ARRAY.text(scope.run.language))
+                self._error(
+                    scope,
+                    node,
+                    error_codes.RESPONSE_INVALID_TYPE,
+                    BAD_ARRAY.text(scope.run.language),
+                )
         return filled
 
     def _load_repeat(self, items: list[Any], node: Node, scope: Scope, out: dict[str, Any]) -> None:
@@ -246,7 +252,7 @@ class ResponseValidator:
                     copies.append(item)
                 error = FieldError(
                     f"{scope.prefix()}{node.rel_path}[{index}]",
-                    INVALID_TYPE,
+                    error_codes.RESPONSE_INVALID_TYPE,
                     BAD_OBJECT.text(run.language),
                 )
                 run.errors.append(((*scope.order(), node.order, index), error))
@@ -265,7 +271,9 @@ class ResponseValidator:
         language = scope.run.language
         text = message("unknown_field", language, name=quote(str(key)))
         after = math.inf if container is None else container.last + 0.5
-        scope.run.errors.append(((*scope.order(), after), FieldError(path, UNKNOWN_FIELD, text)))
+        scope.run.errors.append(
+            ((*scope.order(), after), FieldError(path, error_codes.RESPONSE_UNKNOWN_FIELD, text))
+        )
 
     @staticmethod
     def _error(scope: Scope, node: Node, code: str, text: str) -> None:
@@ -390,14 +398,16 @@ class ResponseValidator:
     def _not_relevant(self, s: Scope, node: Node) -> None:
         if _reads_rejected(s, node, "relevant"):
             return
-        self._error(s, node, NOT_RELEVANT, message("not_relevant", s.run.language))
+        self._error(
+            s, node, error_codes.RESPONSE_NOT_RELEVANT, message("not_relevant", s.run.language)
+        )
 
     def _required(self, s: Scope, node: Node) -> None:
         if _reads_rejected(s, node, "relevant", "required"):
             return
         run = s.run
         text = pick(node.required_message, run.languages) or message("required", run.language)
-        self._error(s, node, REQUIRED, text)
+        self._error(s, node, error_codes.RESPONSE_REQUIRED, text)
 
     def _constraint_failed(self, s: Scope, node: Node) -> None:
         if _reads_rejected(s, node, "constraint"):
@@ -406,7 +416,7 @@ class ResponseValidator:
         text = pick(node.constraint_message, run.languages) or message(
             "constraint_failed", run.language, expression=node.constraint_source
         )
-        self._error(s, node, CONSTRAINT_FAILED, text)
+        self._error(s, node, error_codes.RESPONSE_CONSTRAINT_FAILED, text)
 
     def _check_value(self, s: Scope, node: Node, value: Value) -> None:
         """The constraint and the choice filter of a relevant, typed, non-empty answer."""
@@ -438,7 +448,7 @@ class ResponseValidator:
             text = message(
                 "filtered_choice", s.run.language, values=", ".join(quote(x) for x in excluded)
             )
-            self._error(s, node, INVALID_CHOICE, text)
+            self._error(s, node, error_codes.RESPONSE_INVALID_CHOICE, text)
 
     def _check_default(self, s: Scope, node: Node) -> None:
         """An answer with a computed default: the default stands in when it was left out."""
@@ -479,7 +489,9 @@ class ResponseValidator:
             text = message(
                 "calculation_mismatch", run.language, client=quote(sent), server=quote(stored)
             )
-            warning = FieldError(s.prefix() + node.rel_path, CALCULATION_MISMATCH, text)
+            warning = FieldError(
+                s.prefix() + node.rel_path, error_codes.RESPONSE_CALCULATION_MISMATCH, text
+            )
             run.warnings.append(((*s.order(), node.order), warning))
 
     def _check_count(self, s: Scope, node: Node) -> None:
@@ -501,7 +513,7 @@ class ResponseValidator:
                 expected=to_string(expected),
                 actual=str(actual),
             )
-            self._error(s, node, REPEAT_COUNT_MISMATCH, text)
+            self._error(s, node, error_codes.RESPONSE_REPEAT_COUNT_MISMATCH, text)
 
 
 def _reads_rejected(s: Scope, node: Node, *keys: str) -> bool:

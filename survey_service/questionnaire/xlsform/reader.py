@@ -22,6 +22,7 @@ from pyxform.xls2json import (  # type: ignore[import-untyped]
 )
 from pyxform.xls2json_backends import get_xlsform  # type: ignore[import-untyped]
 
+from survey_service import error_codes
 from survey_service.errors import FieldError
 from survey_service.expressions import ExpressionError, parse
 from survey_service.questionnaire.definition import SELECT_TYPES, check_definition, format_path
@@ -225,7 +226,7 @@ class _Reader:
             if code is None:
                 self.problem(
                     sheet.cell(1, column.header),
-                    "xlsform.invalid_value",
+                    error_codes.XLSFORM_INVALID_VALUE,
                     f"column {column.header!r}: cannot tell the language code; "
                     f"write it in parentheses, like 'label::English (en)'",
                 )
@@ -243,7 +244,7 @@ class _Reader:
                 if header in row:
                     self.problem(
                         sheet.cell(index + 2, header),
-                        "xlsform.unsupported_column",
+                        error_codes.XLSFORM_UNSUPPORTED_COLUMN,
                         f"column {header!r} is not supported{hint}",
                     )
                     break
@@ -255,12 +256,14 @@ class _Reader:
             if getattr(self.data, name, None):
                 self.problem(
                     name,
-                    "xlsform.unsupported_sheet",
+                    error_codes.XLSFORM_UNSUPPORTED_SHEET,
                     f"the {name!r} sheet is not supported: choices go in the 'choices' sheet",
                 )
         survey = self.sheet("survey")
         if survey is None or not survey.headers:
-            self.problem("survey", "xlsform.missing_sheet", "the workbook has no 'survey' sheet")
+            self.problem(
+                "survey", error_codes.XLSFORM_MISSING_SHEET, "the workbook has no 'survey' sheet"
+            )
             self.fatal = True
             return {}
         survey_columns = classify(
@@ -270,7 +273,7 @@ class _Reader:
         if "type" not in {c.key for c in survey_columns.values()}:
             self.problem(
                 f"{survey.title}!A1",
-                "xlsform.missing_column",
+                error_codes.XLSFORM_MISSING_COLUMN,
                 "the survey sheet has no 'type' column",
             )
             self.fatal = True
@@ -350,7 +353,7 @@ class _Reader:
                 if code is None:
                     self.problem(
                         cell,
-                        "xlsform.invalid_value",
+                        error_codes.XLSFORM_INVALID_VALUE,
                         f"default_language {value!r}: cannot tell the language code; "
                         "write it like 'English (en)'",
                     )
@@ -364,7 +367,7 @@ class _Reader:
                 if extra:
                     self.problem(
                         sheet.cell(index, next(iter(extra))),
-                        "xlsform.invalid_value",
+                        error_codes.XLSFORM_INVALID_VALUE,
                         "the settings sheet takes one row of values (row 2)",
                     )
         for header, value in row.items():
@@ -373,12 +376,14 @@ class _Reader:
             cell = sheet.cell(2, header)
             if column.key is None:
                 self.problem(
-                    cell, "xlsform.unsupported_column", f"setting {header!r} is not supported"
+                    cell,
+                    error_codes.XLSFORM_UNSUPPORTED_COLUMN,
+                    f"setting {header!r} is not supported",
                 )
             elif column.key == "version":
                 self.problem(
                     cell,
-                    "xlsform.unsupported_column",
+                    error_codes.XLSFORM_UNSUPPORTED_COLUMN,
                     "the service numbers questionnaire versions itself (the XForm version "
                     "is the published version number): delete the 'version' column",
                 )
@@ -390,7 +395,7 @@ class _Reader:
                 if code in texts and texts[code] != value:
                     self.problem(
                         cell,
-                        "xlsform.invalid_value",
+                        error_codes.XLSFORM_INVALID_VALUE,
                         f"two {column.key} columns give the {code!r} text",
                     )
                 texts[code] = value
@@ -408,7 +413,7 @@ class _Reader:
                 except ValueError:
                     self.problem(
                         cell,
-                        "xlsform.invalid_value",
+                        error_codes.XLSFORM_INVALID_VALUE,
                         f"disclosure_threshold {value!r} is not a whole number",
                     )
         if raw_id is None:
@@ -421,7 +426,7 @@ class _Reader:
         if slug is None:
             self.problem(
                 self.cells["id"],
-                "xlsform.invalid_value",
+                error_codes.XLSFORM_INVALID_VALUE,
                 f"{where} cannot be a questionnaire id: use 3 to 64 ASCII letters, digits, "
                 "'-' or '_', starting with a letter",
             )
@@ -467,7 +472,7 @@ class _Reader:
                 if code in text and text[code] != value:
                     self.problem(
                         sheet.cell(number, header),
-                        "xlsform.invalid_value",
+                        error_codes.XLSFORM_INVALID_VALUE,
                         f"two {column.key} columns give the {code!r} text",
                     )
                 text[code] = value
@@ -500,7 +505,7 @@ class _Reader:
                 if values or texts:
                     self.problem(
                         sheet.cell(number, type_header),
-                        "xlsform.missing_type",
+                        error_codes.XLSFORM_MISSING_TYPE,
                         "this row has no type (a row is one question, group or repeat)",
                     )
                 continue
@@ -511,14 +516,14 @@ class _Reader:
                 if extra:
                     self.problem(
                         where.cell(extra[0]),
-                        "xlsform.invalid_value",
+                        error_codes.XLSFORM_INVALID_VALUE,
                         f"an 'end {kind}' row takes no {extra[0]!r}",
                     )
                 if len(stack) == 1 or stack[-1][0] != kind:
                     opened = f"'begin {stack[-1][0]}'" if len(stack) > 1 else "nothing"
                     self.problem(
                         where.cell("type"),
-                        "xlsform.structure",
+                        error_codes.XLSFORM_STRUCTURE,
                         f"'end {kind}' does not match the open {opened}",
                     )
                     self.fatal = True
@@ -548,7 +553,9 @@ class _Reader:
                 stack.append((kind, question["questions"], where, attached))
         for kind, _, begun, _ in stack[1:]:
             assert begun is not None  # noqa: S101  # only the root has no row
-            self.problem(begun.cell("type"), "xlsform.structure", f"'begin {kind}' is never ended")
+            self.problem(
+                begun.cell("type"), error_codes.XLSFORM_STRUCTURE, f"'begin {kind}' is never ended"
+            )
             self.fatal = True
         return top, bindings
 
@@ -556,7 +563,7 @@ class _Reader:
         self, type_text: str, begin: re.Match[str] | None
     ) -> tuple[str, tuple[str, str] | None]:
         """Our type for a type cell, or the refusal (code, message)."""
-        unsupported = "xlsform.unsupported_type"
+        unsupported = error_codes.XLSFORM_UNSUPPORTED_TYPE
         if begin:
             control = str(aliases.control[begin.group("type")])
             if control not in ("group", "repeat") or begin.group("list_name"):
@@ -579,7 +586,10 @@ class _Reader:
                 )
             return kind, None
         if type_text in aliases.select:
-            return "", ("xlsform.invalid_value", f"{type_text!r} needs a choice list name")
+            return "", (
+                error_codes.XLSFORM_INVALID_VALUE,
+                f"{type_text!r} needs a choice list name",
+            )
         alias = str(aliases._type_alias_map.get(type_text, type_text))
         if alias in METADATA_TYPES:
             return "", (
@@ -615,7 +625,9 @@ class _Reader:
                 flag = _yes_no(value)
                 if flag is None:
                     self.problem(
-                        where.cell(key), "xlsform.invalid_value", f"pii is yes or no, not {value!r}"
+                        where.cell(key),
+                        error_codes.XLSFORM_INVALID_VALUE,
+                        f"pii is yes or no, not {value!r}",
                     )
                 else:
                     raw[key] = flag
@@ -644,7 +656,7 @@ class _Reader:
                 if exc.code == "unknown_function":
                     self.problem(
                         where.cell(key),
-                        "xlsform.unsupported_function",
+                        error_codes.XLSFORM_UNSUPPORTED_FUNCTION,
                         f"{key}: {exc.message}; the service evaluates expressions itself and "
                         "knows only the functions listed in docs/questionnaire-format.md",
                     )
@@ -665,13 +677,13 @@ class _Reader:
             if section is None:
                 self.problem(
                     cell,
-                    "xlsform.invalid_value",
+                    error_codes.XLSFORM_INVALID_VALUE,
                     f"{column} {role!r} is not one of {', '.join(roles)}",
                 )
             elif role in bindings[section]:
                 self.problem(
                     cell,
-                    "xlsform.invalid_value",
+                    error_codes.XLSFORM_INVALID_VALUE,
                     f"{column} {role!r} is already given by {bindings[section][role]!r} "
                     f"({self.cells[f'{section}.{role}']})",
                 )
@@ -696,7 +708,7 @@ class _Reader:
             if not list_name:
                 self.problem(
                     sheet.cell(number, next(iter(row))),
-                    "xlsform.invalid_value",
+                    error_codes.XLSFORM_INVALID_VALUE,
                     "this choice has no list_name",
                 )
                 continue
@@ -771,9 +783,12 @@ class _Reader:
     def translate(self, problems: Sequence[FieldError]) -> list[dict[str, str]]:
         out = []
         for problem in problems:
-            if problem.code == "definition.unknown_function" and problem.path in self.suppressed:
+            if (
+                problem.code == error_codes.DEFINITION_UNKNOWN_FUNCTION
+                and problem.path in self.suppressed
+            ):
                 continue
-            if problem.code == "definition.unknown_reference" and any(
+            if problem.code == error_codes.DEFINITION_UNKNOWN_REFERENCE and any(
                 f"${{{name}}}" in problem.message for name in self.refused_names
             ):
                 continue  # the row it names was refused already
@@ -836,7 +851,7 @@ def _read_workbook(content: bytes, filename: str) -> Any:
             [
                 {
                     "path": "",
-                    "code": "xlsform.unreadable",
+                    "code": error_codes.XLSFORM_UNREADABLE,
                     "message": f"{filename!r} is not an XLSForm workbook: upload an .xlsx or .xls "
                     "file",
                 }
@@ -849,7 +864,7 @@ def _read_workbook(content: bytes, filename: str) -> Any:
             [
                 {
                     "path": "",
-                    "code": "xlsform.unreadable",
+                    "code": error_codes.XLSFORM_UNREADABLE,
                     "message": f"{filename!r} cannot be read as an {suffix} workbook: {exc}",
                 }
             ]

@@ -38,6 +38,7 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
+from survey_service import error_codes
 from survey_service.config import Settings
 from survey_service.errors import FieldError, Forbidden, NotFound, Unprocessable
 from survey_service.exports.tables import Table
@@ -75,7 +76,7 @@ def run_aggregate(
     now = now or datetime.datetime.now(datetime.UTC)
     if not request.suppression and not settings.allow_unsuppressed:
         raise Forbidden(
-            "aggregate.suppression_required",
+            error_codes.AGGREGATE_SUPPRESSION_REQUIRED,
             "Disclosure control cannot be switched off on this service.",
         )
     version = _latest_version(session, qid, request.versions)
@@ -132,12 +133,14 @@ def _latest_version(
     found = queries.latest_version(session, qid, versions)
     if found is None:
         if not queries.questionnaire_exists(session, qid):
-            raise NotFound("questionnaire.not_found", f"No questionnaire {qid!r}.")
+            raise NotFound(error_codes.QUESTIONNAIRE_NOT_FOUND, f"No questionnaire {qid!r}.")
         raise Unprocessable(
-            "aggregate.no_version",
+            error_codes.AGGREGATE_NO_VERSION,
             "The questionnaire has no published version"
             + (" among the versions asked for." if versions else "."),
-            errors=[FieldError("version", "aggregate.no_version", "no such version").as_dict()]
+            errors=[
+                FieldError("version", error_codes.AGGREGATE_NO_VERSION, "no such version").as_dict()
+            ]
             if versions
             else None,
         )
@@ -155,6 +158,7 @@ def _weight_set(session: Session, qid: str, name: str, version: int | None) -> W
             + (f"; the sets are {', '.join(names)}" if names else "; none is uploaded")
         )
         raise invalid(
-            [FieldError("weights", "aggregate.unknown_weights", message)], {"weights": names}
+            [FieldError("weights", error_codes.AGGREGATE_UNKNOWN_WEIGHTS, message)],
+            {"weights": names},
         )
     return found

@@ -12,6 +12,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from survey_service import error_codes
 from survey_service.errors import FieldError, Unprocessable
 from survey_service.queries.aggregates import Collected
 from survey_service.statistics.disclosure import TOTAL
@@ -170,7 +171,7 @@ def estimate_cells(
         return _estimates(stat, data, design, confidence, margins)
     except EstimationError as exc:
         raise Unprocessable(
-            "aggregate.not_estimable",
+            error_codes.AGGREGATE_NOT_ESTIMABLE,
             str(exc),
-            errors=[FieldError("", "aggregate.not_estimable", str(exc)).as_dict()],
+            errors=[FieldError("", error_codes.AGGREGATE_NOT_ESTIMABLE, str(exc)).as_dict()],
         ) from exc

@@ -16,6 +16,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from survey_service import error_codes
 from survey_service.analysis.layout import HOUSEHOLD, AnalysisLayout, unit_of
 from survey_service.codes import AGE_GROUPS, TAGS
 from survey_service.expressions.sql import Column, Compiled, VariableError, compile_expression
@@ -92,27 +93,31 @@ class Planner:
         """How SQL reads a question, for the expression compiler."""
         question = self._question(name)
         if question is None:
-            raise VariableError("aggregate.unknown_question", f"no question named {name!r}")
+            raise VariableError(
+                error_codes.AGGREGATE_UNKNOWN_QUESTION, f"no question named {name!r}"
+            )
         if question.pii:
             raise VariableError(
-                "aggregate.unknown_question",
+                error_codes.AGGREGATE_UNKNOWN_QUESTION,
                 f"{name!r} is marked pii: identifying answers are never aggregated",
             )
         if not self._readable(question):
             raise VariableError(
-                "aggregate.unknown_question",
+                error_codes.AGGREGATE_UNKNOWN_QUESTION,
                 f"{name!r} belongs to the roster {unit_of(question)!r}: aggregate with "
                 f"unit={unit_of(question)} to read it",
             )
         owner = unit_of(question)
         slots = self.layout.unit(owner)
         if slots is None:
-            raise VariableError("aggregate.unknown_question", f"{name!r} has no stored values")
+            raise VariableError(
+                error_codes.AGGREGATE_UNKNOWN_QUESTION, f"{name!r} has no stored values"
+            )
         num, cat = (self.t.slot(owner, kind, slots.slot(kind, name)) for kind in ("num", "cat"))
         kind = {"integer": "number", "decimal": "number"}.get(question.type, question.type)
         if kind not in ("number", "date", "datetime", "select_one", "select_multiple", "calculate"):
             raise VariableError(
-                "aggregate.unknown_question",
+                error_codes.AGGREGATE_UNKNOWN_QUESTION,
                 f"{name!r} is a {question.type} question: it cannot be aggregated",
             )
         numeric_codes = question.type == "select_one" and all(
@@ -128,14 +133,14 @@ class Planner:
         if request.stat not in STATISTICS:
             problems.add(
                 "stat",
-                "aggregate.unknown_stat",
+                error_codes.AGGREGATE_UNKNOWN_STAT,
                 f"one of {', '.join(STATISTICS)}, not {request.stat!r}",
             )
         if request.unit != HOUSEHOLD and request.unit not in self.layout.units:
             problems.allowed["unit"] = [HOUSEHOLD, *self.layout.units]
             problems.add(
                 "unit",
-                "aggregate.unknown_unit",
+                error_codes.AGGREGATE_UNKNOWN_UNIT,
                 f"{request.unit!r} is not a roster of this questionnaire; choose "
                 + ", ".join([HOUSEHOLD, *self.layout.units]),
             )
@@ -143,12 +148,18 @@ class Planner:
         y, x, label = self._variables()
         dimensions = [self._dimension(name, index) for index, name in enumerate(request.by)]
         if len(set(request.by)) < len(request.by):
-            problems.add("by", "aggregate.duplicate_dimension", "a dimension is given twice")
+            problems.add(
+                "by", error_codes.AGGREGATE_DUPLICATE_DIMENSION, "a dimension is given twice"
+            )
         domain = self._domain()
         if not 0.0 < request.confidence < 1.0:
-            problems.add("confidence", "aggregate.invalid", "between 0 and 1, such as 0.95")
+            problems.add(
+                "confidence", error_codes.AGGREGATE_INVALID, "between 0 and 1, such as 0.95"
+            )
         if request.single_psu is not None and request.single_psu not in SINGLE_PSU_RULES:
-            problems.add("single_psu", "aggregate.invalid", f"one of {', '.join(SINGLE_PSU_RULES)}")
+            problems.add(
+                "single_psu", error_codes.AGGREGATE_INVALID, f"one of {', '.join(SINGLE_PSU_RULES)}"
+            )
         problems.raise_if_any()
         assert y is not None  # noqa: S101 - problems were raised otherwise
         return Plan(
@@ -171,7 +182,7 @@ class Planner:
             self.problems.allowed.setdefault(path, self._numeric_names())
             self.problems.add(
                 path,
-                "aggregate.unknown_question",
+                error_codes.AGGREGATE_UNKNOWN_QUESTION,
                 f"no question named {text!r}; numbers and calculates: "
                 + ", ".join(self._numeric_names()),
             )
@@ -182,7 +193,7 @@ class Planner:
             )
         except VariableError as exc:
             self.problems.add(path, exc.code, exc.message)
-            if exc.code == "aggregate.unknown_question":
+            if exc.code == error_codes.AGGREGATE_UNKNOWN_QUESTION:
                 self.problems.allowed.setdefault(path, self._numeric_names())
         return None
 
@@ -200,7 +211,9 @@ class Planner:
             return sa.literal(1.0, sa.Float), None, {"en": "units"}
         if not request.variable:
             self.problems.allowed["variable"] = self._numeric_names()
-            self.problems.add("variable", "aggregate.missing_variable", f"{stat} needs a variable")
+            self.problems.add(
+                "variable", error_codes.AGGREGATE_MISSING_VARIABLE, f"{stat} needs a variable"
+            )
             return None, None, {}
         label = self._label_of(request.variable)
         if stat == "proportion" and request.value is not None:
@@ -211,7 +224,9 @@ class Planner:
         if stat == "ratio":
             if not request.denominator:
                 self.problems.add(
-                    "denominator", "aggregate.missing_variable", "a ratio needs a denominator"
+                    "denominator",
+                    error_codes.AGGREGATE_MISSING_VARIABLE,
+                    "a ratio needs a denominator",
                 )
             else:
                 x = self._numeric(
@@ -224,9 +239,13 @@ class Planner:
                     sa.case((y.is_(None), None), else_=x),
                 )
         elif request.denominator is not None:
-            self.problems.add("denominator", "aggregate.invalid", "only a ratio has a denominator")
+            self.problems.add(
+                "denominator", error_codes.AGGREGATE_INVALID, "only a ratio has a denominator"
+            )
         if request.value is not None and stat != "proportion":
-            self.problems.add("value", "aggregate.invalid", "only a proportion takes a value")
+            self.problems.add(
+                "value", error_codes.AGGREGATE_INVALID, "only a proportion takes a value"
+            )
         return y, x, label
 
     def _label_of(self, variable: str) -> Mapping[str, str]:
@@ -245,7 +264,7 @@ class Planner:
         if compiled.type == "text":
             self.problems.add(
                 path,
-                "aggregate.not_numeric",
+                error_codes.AGGREGATE_NOT_NUMERIC,
                 f"a {stat} needs a number; this gives text: for a choice use "
                 "stat=proportion with value=<choice>, or a condition such as ${q} = 'yes'",
             )
@@ -259,7 +278,7 @@ class Planner:
         if question is None or question.type not in ("select_one", "select_multiple"):
             self.problems.add(
                 "variable",
-                "aggregate.invalid",
+                error_codes.AGGREGATE_INVALID,
                 "with value=, the variable is a select_one or select_multiple question",
             )
             self.problems.allowed["variable"] = [
@@ -273,7 +292,7 @@ class Planner:
             self.problems.allowed["value"] = sorted(choices)
             self.problems.add(
                 "value",
-                "aggregate.unknown_choice",
+                error_codes.AGGREGATE_UNKNOWN_CHOICE,
                 f"{value!r} is not a choice of {question.name!r}: " + ", ".join(sorted(choices)),
             )
             return None
@@ -333,7 +352,7 @@ class Planner:
             why = f" (a {question.type} question: group by select_one or calculate questions)"
         self.problems.add(
             path,
-            "aggregate.unknown_dimension",
+            error_codes.AGGREGATE_UNKNOWN_DIMENSION,
             f"{name!r} is not a dimension here{why}; choose from: " + ", ".join(allowed),
         )
         return None
@@ -346,7 +365,9 @@ class Planner:
             return Dimension("sex", column.cat, self._choice_labels(bound))
         groups = AGE_GROUPS.get(self.request.age_groups)
         if groups is None:
-            self.problems.add("age_groups", "aggregate.invalid", f"one of {', '.join(AGE_GROUPS)}")
+            self.problems.add(
+                "age_groups", error_codes.AGGREGATE_INVALID, f"one of {', '.join(AGE_GROUPS)}"
+            )
             return None
         age = column.num
         assert age is not None  # noqa: S101 - an integer
@@ -373,7 +394,9 @@ class Planner:
         conditions = []
         for tag, values in self.request.filters.items():
             if tag not in TAGS:
-                self.problems.add(tag, "aggregate.unknown_filter", f"filters are {', '.join(TAGS)}")
+                self.problems.add(
+                    tag, error_codes.AGGREGATE_UNKNOWN_FILTER, f"filters are {', '.join(TAGS)}"
+                )
             elif values:
                 conditions.append(self.t.tag(tag).in_(values))
         return sa.and_(*conditions) if conditions else None

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from survey_service import error_codes
 from survey_service.analysis.layout import HOUSEHOLD
 from survey_service.codes import TAGS
 from survey_service.errors import FieldError, Unprocessable
@@ -60,7 +61,7 @@ class RequestProblems:
 def invalid(errors: list[FieldError], allowed: Mapping[str, list[str]]) -> Unprocessable:
     """The 422 of a request with problems, saying what each field allows where known."""
     return Unprocessable(
-        "aggregate.invalid",
+        error_codes.AGGREGATE_INVALID,
         f"The aggregate request has {len(errors)} problem(s).",
         errors=[e.as_dict() for e in errors],
         extra={"allowed": dict(allowed)} if allowed else None,
