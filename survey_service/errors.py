@@ -118,7 +118,7 @@ def invalid_request(problems: Sequence[tuple[str, str]]) -> Unprocessable:
         error_codes.REQUEST_INVALID,
         f"{len(problems)} field(s) failed validation.",
         errors=[
-            {"path": path, "code": error_codes.REQUEST_INVALID_FIELD, "message": message}
+            FieldError(path, error_codes.REQUEST_INVALID_FIELD, message).as_dict()
             for path, message in problems
         ],
     )

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from survey_service import error_codes
-from survey_service.errors import ServiceError
+from survey_service.errors import FieldError, ServiceError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -74,16 +74,12 @@ def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
             out.extend(flatten_messages(value, path))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         for message in messages:
-            out.append(
-                {"path": prefix, "code": error_codes.REQUEST_INVALID_FIELD, "message": message}
-            )
+            out.append(FieldError(prefix, error_codes.REQUEST_INVALID_FIELD, message).as_dict())
     elif isinstance(messages, list):
         for index, value in enumerate(messages):
             out.extend(flatten_messages(value, f"{prefix}[{index}]"))
     else:
-        out.append(
-            {"path": prefix, "code": error_codes.REQUEST_INVALID_FIELD, "message": str(messages)}
-        )
+        out.append(FieldError(prefix, error_codes.REQUEST_INVALID_FIELD, str(messages)).as_dict())
     return out
 
 

@@ -15,6 +15,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
 from survey_service import error_codes
+from survey_service.errors import FieldError
 from survey_service.questionnaire.definition import Definition, Question
 
 __all__ = [
@@ -353,7 +354,7 @@ class _Converter:
         self.problems: list[dict[str, str]] = []
 
     def problem(self, path: str, code: str, message: str) -> None:
-        self.problems.append({"path": path, "code": code, "message": message})
+        self.problems.append(FieldError(path, code, message).as_dict())
 
     # -- with a definition
 

@@ -14,6 +14,7 @@ from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from survey_service.codes import TAGS
 from survey_service.db import pg_array_literal
 from survey_service.jsonutil import dumps_document
 from survey_service.models import (
@@ -222,7 +223,7 @@ def listing(
     """Up to `limit` responses of `qid` the user may see, in arrival order, after the id
     `after` (from the start when None)."""
     query = select(Response).where(Response.questionnaire_id == qid)
-    for name in ("country", "admin1", "hazard_type", "displacement_status", "review_state"):
+    for name in (*TAGS, "review_state"):
         value = getattr(filters, name)
         if value is not None:
             query = query.where(getattr(Response, name) == value)

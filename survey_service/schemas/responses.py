@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from survey_service.codes import DESIGN_ROLES, TAGS
 from survey_service.models import ReviewState
 from survey_service.schemas import POSITIVE
 
@@ -49,10 +50,6 @@ class BatchResponseSchema(Schema):
     summary = fields.Dict(metadata={"description": "How many items got each status."})
 
 
-_TAGS = ("country", "admin1", "hazard_type", "displacement_status")
-_DESIGN = ("weight", "stratum", "psu")
-
-
 def _pick(response: Any, names: tuple[str, ...]) -> dict[str, Any]:
     """Named columns of a stored response (an ORM object, or a freshly inserted row)."""
     if isinstance(response, dict):
@@ -61,11 +58,11 @@ def _pick(response: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _tags(response: Any) -> dict[str, Any]:
-    return _pick(response, _TAGS)
+    return _pick(response, TAGS)
 
 
 def _design(response: Any) -> dict[str, Any]:
-    return _pick(response, _DESIGN)
+    return _pick(response, DESIGN_ROLES)
 
 
 class ResponseSchema(Schema):
@@ -101,8 +98,8 @@ def response_record(response: Any) -> dict[str, Any]:
         "questionnaire_id": get("questionnaire_id"),
         "version": get("version"),
         "revision": get("revision"),
-        "tags": {name: get(name) for name in _TAGS},
-        "design": {name: get(name) for name in _DESIGN},
+        "tags": {name: get(name) for name in TAGS},
+        "design": {name: get(name) for name in DESIGN_ROLES},
         "review_state": get("review_state"),
         "language": get("language"),
         "answers": get("answers"),

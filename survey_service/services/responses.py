@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from survey_service import error_codes
+from survey_service.codes import DESIGN_ROLES, TAGS
 from survey_service.db import utcnow
 from survey_service.errors import (
     BadRequest,
     Conflict,
+    FieldError,
     Forbidden,
     NotFound,
     Unprocessable,
@@ -439,9 +441,7 @@ def revise_response(
         raise Unprocessable(
             error_codes.RESPONSE_INVALID,
             "A revision needs a reason.",
-            errors=[
-                {"path": "reason", "code": error_codes.RESPONSE_REQUIRED, "message": "required"}
-            ],
+            errors=[FieldError("reason", error_codes.RESPONSE_REQUIRED, "required").as_dict()],
         )
     language = language or response.language
     version_hash = questionnaire_queries.version_hash(session, response.version_id)
@@ -469,9 +469,9 @@ def revise_response(
     response.answers = validated.answers
     response.warnings = [w.as_dict() for w in validated.warnings]
     response.language = language
-    for tag in ("country", "admin1", "hazard_type", "displacement_status"):
+    for tag in TAGS:
         setattr(response, tag, validated.tags.get(tag))
-    for name in ("weight", "stratum", "psu"):
+    for name in DESIGN_ROLES:
         setattr(response, name, validated.design.get(name))
     projection = compiled.projector.project(validated.answers)
     response.num, response.cat = projection.num, projection.cat

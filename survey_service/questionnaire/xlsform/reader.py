@@ -199,7 +199,7 @@ class _Reader:
     # -- helpers
 
     def problem(self, path: str, code: str, message: str) -> None:
-        self.problems.append({"path": path, "code": code, "message": message})
+        self.problems.append(FieldError(path, code, message).as_dict())
 
     def sheet(self, name: str) -> _Sheet | None:
         rows = getattr(self.data, name, None)
@@ -796,7 +796,7 @@ class _Reader:
                 lambda m: self.locate(m.group(0)), problem.message
             )
             path = self.locate(problem.path, problem.message)
-            out.append({"path": path, "code": problem.code, "message": message})
+            out.append(FieldError(path, problem.code, message).as_dict())
         return out
 
     def in_sheet_order(self, problems: Sequence[dict[str, str]]) -> list[dict[str, str]]:
@@ -890,9 +890,6 @@ def definition_from_xlsform(content: bytes, filename: str) -> dict[str, Any]:
     if rejected:
         # a refusal pyxform gives at no question (path "") is put on the survey sheet
         raise XLSFormError(
-            [
-                {"path": reader.locate(p.path), "code": p.code, "message": p.message}
-                for p in rejected
-            ]
+            [FieldError(reader.locate(p.path), p.code, p.message).as_dict() for p in rejected]
         )
     return definition
