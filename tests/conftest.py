@@ -19,7 +19,7 @@ import tests
 from survey_service import create_app
 from survey_service.cli import run_migrations
 from survey_service.db import Base
-from tests.helpers import REFERENCE, minimal_definition
+from tests.helpers import REFERENCE
 
 # CI replays a fixed set of examples, so a submission never fails on a newly drawn one;
 # local runs keep exploring new examples each time
@@ -129,8 +129,3 @@ def researcher(make_user: Callable[..., dict[str, str]]) -> dict[str, str]:
 def reference_definition() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(REFERENCE.read_text(encoding="utf-8"))
     return data
-
-
-@pytest.fixture
-def definition_factory() -> Callable[..., dict[str, Any]]:
-    return minimal_definition

@@ -22,7 +22,6 @@ ANSWERABLE_TYPES = frozenset(
     {"integer", "decimal", "text", "select_one", "select_multiple", "date", "datetime", "geopoint"}
 )
 SELECT_TYPES = frozenset({"select_one", "select_multiple"})
-CONTAINER_TYPES = frozenset({"group", "repeat"})
 EXPRESSION_KEYS = ("relevant", "constraint", "required", "calculation", "repeat_count")
 RESERVED_NAMES = frozenset({"meta", "instance_id"})
 TEXT_KEYS = ("label", "hint", "required_message", "constraint_message")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -13,6 +14,7 @@ from pyxform.xls2xform import convert  # type: ignore[import-untyped]
 
 from survey_service import error_codes
 from survey_service.errors import FieldError
+from survey_service.questionnaire.definition import content_hash
 from survey_service.questionnaire.xlsform.writer import pyxform_workbook
 
 __all__ = [
@@ -72,12 +74,28 @@ def xform_problems(definition: Mapping[str, Any]) -> list[FieldError]:
     pyxform has rules of its own (a question's `parameters`, for one) that the definition
     checks do not repeat, and clients download the XForm: a spreadsheet or a draft that
     does not build is refused. The path is the question pyxform names, or "" for the form.
+    A build takes a tenth of a second or more, and an uploaded spreadsheet is checked by the
+    reader and again as the definition it stores: the verdicts are remembered by content.
     """
-    try:
-        xform_from_definition(definition, version=1)
-    except XFormError as exc:
-        return [FieldError(exc.path or "", error_codes.XLSFORM_REJECTED, exc.message)]
-    return []
+    digest = content_hash(definition)
+    verdict = _verdicts.get(digest)
+    if verdict is None:
+        try:
+            xform_from_definition(definition, version=1)
+            verdict = ()
+        except XFormError as exc:
+            verdict = (FieldError(exc.path or "", error_codes.XLSFORM_REJECTED, exc.message),)
+        with _verdicts_lock:
+            if len(_verdicts) >= _VERDICTS_KEPT:
+                _verdicts.pop(next(iter(_verdicts)))
+            _verdicts[digest] = verdict
+    return list(verdict)
+
+
+# build verdicts by definition content hash, the oldest dropped first
+_verdicts: dict[str, tuple[FieldError, ...]] = {}
+_VERDICTS_KEPT: Final = 32
+_verdicts_lock = threading.Lock()
 
 
 def xform_hash(xml: str) -> str:

@@ -256,3 +256,23 @@ def test_the_problems_of_a_definition_pyxform_refuses_name_the_question_or_nothi
     definition["questions"][2]["parameters"] = "randomize=sometimes"
     assert [(p.path, p.code) for p in xform_problems(definition)] == [("", "xlsform.rejected")]
     assert all(isinstance(p, FieldError) for p in xform_problems(definition))
+
+
+def test_the_build_verdict_is_remembered_by_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    from survey_service.questionnaire import xform
+
+    builds: list[str] = []
+    real = xform.xform_from_definition
+
+    def counting(definition: Any, version: int) -> str:
+        builds.append(definition["id"])
+        return real(definition, version=version)
+
+    monkeypatch.setattr(xform, "xform_from_definition", counting)
+    definition = copy.deepcopy(FEATURE_DEFINITION)
+    definition["id"] = "remembered-once"
+    assert xform_problems(definition) == []
+    assert xform_problems(copy.deepcopy(definition)) == []  # equal content: no second build
+    definition["title"] = {"en": "Changed", "ru": "Изменено"}
+    assert xform_problems(definition) == []
+    assert builds == ["remembered-once", "remembered-once"]
