@@ -1,1 +1,1 @@
-"""Analysis storage and queries: typed arrays of the answers, and aggregates compiled to SQL."""
+"""Analysis storage: where each answer sits in the typed arrays that aggregates read (pure)."""

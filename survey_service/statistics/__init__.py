@@ -1,1 +1,1 @@
-"""Pure statistics: design-based estimation and disclosure control (no Flask, no ORM)."""
+"""Pure statistics: design-based estimation, disclosure control and the weight files they use."""
