@@ -108,13 +108,3 @@ def age_group(grouping: str, age: int) -> str:
         if high is None or age <= high:
             return code
     raise AssertionError("unreachable: every grouping ends open")
-
-
-def five_year_band(age: int) -> str:
-    """SDMX five-year age band of an age in completed years: Y0T4 ... Y80T84, Y_GE85."""
-    return age_group("five_year", age)
-
-
-def broad_age_group(age: int) -> str:
-    """Broad SDMX age group: Y0T14, Y15T64, Y_GE65."""
-    return age_group("broad", age)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey_service.codes import AGE_GROUPS, age_group, broad_age_group, five_year_band
+from survey_service.codes import AGE_GROUPS, age_group
 
 
 @pytest.mark.parametrize(
@@ -14,8 +14,8 @@ from survey_service.codes import AGE_GROUPS, age_group, broad_age_group, five_ye
      (84, "Y80T84", "Y_GE65"), (85, "Y_GE85", "Y_GE65"), (120, "Y_GE85", "Y_GE65")],
 )  # fmt: skip
 def test_bands_at_their_edges(age: int, five_year: str, broad: str) -> None:
-    assert five_year_band(age) == five_year
-    assert broad_age_group(age) == broad
+    assert age_group("five_year", age) == five_year
+    assert age_group("broad", age) == broad
 
 
 def test_every_grouping_covers_every_age_once() -> None:
