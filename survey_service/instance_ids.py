@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from survey_service import error_codes
-from survey_service.errors import Unprocessable
+from survey_service.errors import FieldError, Unprocessable
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -26,10 +26,8 @@ def normalize_instance_id(raw: Any) -> str:
         error_codes.RESPONSE_INVALID_INSTANCE_ID,
         "instance_id must be a UUID chosen by the client (optionally prefixed 'uuid:').",
         errors=[
-            {
-                "path": "instance_id",
-                "code": error_codes.RESPONSE_INVALID_INSTANCE_ID,
-                "message": f"{raw!r} is not a UUID",
-            }
+            FieldError(
+                "instance_id", error_codes.RESPONSE_INVALID_INSTANCE_ID, f"{raw!r} is not a UUID"
+            ).as_dict()
         ],
     )

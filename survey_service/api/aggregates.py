@@ -12,7 +12,7 @@ from marshmallow import RAISE
 from survey_service import error_codes
 from survey_service.api.blueprint import Blueprint
 from survey_service.api.context import current_user, db_session, require
-from survey_service.errors import Unprocessable
+from survey_service.errors import FieldError, Unprocessable
 from survey_service.exports.tables import (
     CSV_MEDIA_TYPE,
     SDMX_CSV_MEDIA_TYPE,
@@ -94,11 +94,7 @@ def _render(qid: str, table: Table, form: str, lang: str | None) -> Response:
             error_codes.AGGREGATE_FORMAT_UNAVAILABLE,
             f"This table cannot be written as {form}: {exc}",
             errors=[
-                {
-                    "path": "format",
-                    "code": error_codes.AGGREGATE_FORMAT_UNAVAILABLE,
-                    "message": str(exc),
-                }
+                FieldError("format", error_codes.AGGREGATE_FORMAT_UNAVAILABLE, str(exc)).as_dict()
             ],
         ) from exc
     metadata = table.metadata

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from survey_service import codes, error_codes
 from survey_service.db import utcnow
-from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.errors import Conflict, FieldError, NotFound, Unprocessable
 from survey_service.models import ApiToken, Principal, Role, User
 from survey_service.queries import accounts as queries
 
@@ -57,28 +57,28 @@ def _check_user_fields(name: str, role: str, countries: Sequence[str]) -> list[d
     errors = []
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
         errors.append(
-            {
-                "path": "name",
-                "code": error_codes.USER_INVALID_NAME,
-                "message": "1 to 64 letters, digits, '.', '_', '-' or '@'",
-            }
+            FieldError(
+                "name",
+                error_codes.USER_INVALID_NAME,
+                "1 to 64 letters, digits, '.', '_', '-' or '@'",
+            ).as_dict()
         )
     if role not in {r.value for r in Role}:
         errors.append(
-            {
-                "path": "role",
-                "code": error_codes.USER_INVALID_ROLE,
-                "message": f"role must be one of {', '.join(r.value for r in Role)}",
-            }
+            FieldError(
+                "role",
+                error_codes.USER_INVALID_ROLE,
+                f"role must be one of {', '.join(r.value for r in Role)}",
+            ).as_dict()
         )
     for index, country in enumerate(countries):
         if not codes.is_country_code(country):
             errors.append(
-                {
-                    "path": f"countries[{index}]",
-                    "code": error_codes.USER_INVALID_COUNTRY,
-                    "message": f"{country!r} is not an ISO 3166-1 alpha-2 country code",
-                }
+                FieldError(
+                    f"countries[{index}]",
+                    error_codes.USER_INVALID_COUNTRY,
+                    f"{country!r} is not an ISO 3166-1 alpha-2 country code",
+                ).as_dict()
             )
     return errors
 
@@ -105,11 +105,9 @@ def create_user(
     errors = _check_user_fields(name, role, country_list)
     if password is not None and len(password) < 12:
         errors.append(
-            {
-                "path": "password",
-                "code": error_codes.USER_WEAK_PASSWORD,
-                "message": "a password has at least 12 characters",
-            }
+            FieldError(
+                "password", error_codes.USER_WEAK_PASSWORD, "a password has at least 12 characters"
+            ).as_dict()
         )
     if errors:
         raise Unprocessable(error_codes.USER_INVALID, "The user is not valid.", errors=errors)

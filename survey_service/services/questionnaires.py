@@ -124,11 +124,9 @@ def update_draft(
             error_codes.DEFINITION_INVALID,
             "The definition's id differs from the questionnaire's.",
             errors=[
-                {
-                    "path": "id",
-                    "code": error_codes.DEFINITION_ID_MISMATCH,
-                    "message": f"the id is {qid!r} and cannot change",
-                }
+                FieldError(
+                    "id", error_codes.DEFINITION_ID_MISMATCH, f"the id is {qid!r} and cannot change"
+                ).as_dict()
             ],
         )
     return _replace_draft(session, questionnaire, _checked(definition), user)

@@ -61,11 +61,11 @@ def _parse_time(value: Any, path: str) -> datetime | None:
         error_codes.RESPONSE_INVALID,
         "The response is not valid.",
         errors=[
-            {
-                "path": path,
-                "code": error_codes.RESPONSE_INVALID_TYPE,
-                "message": "an ISO 8601 date-time with a UTC offset is expected",
-            }
+            FieldError(
+                path,
+                error_codes.RESPONSE_INVALID_TYPE,
+                "an ISO 8601 date-time with a UTC offset is expected",
+            ).as_dict()
         ],
     )
 
@@ -169,12 +169,12 @@ class SubmitResult:
 
 
 def _forbidden_country(user: Principal, country: str | None) -> dict[str, Any]:
-    return {
-        "path": "answers",
-        "code": error_codes.RESPONSE_COUNTRY_FORBIDDEN,
-        "message": f"{user.name!r} may submit for {', '.join(user.countries)}, "
+    return FieldError(
+        "answers",
+        error_codes.RESPONSE_COUNTRY_FORBIDDEN,
+        f"{user.name!r} may submit for {', '.join(user.countries)}, "
         f"not for {country or 'a response without a country'}",
-    }
+    ).as_dict()
 
 
 @dataclass
@@ -544,11 +544,11 @@ def review_response(
             error_codes.RESPONSE_INVALID_REVIEW_STATE,
             "Unknown review state.",
             errors=[
-                {
-                    "path": "state",
-                    "code": error_codes.RESPONSE_INVALID_REVIEW_STATE,
-                    "message": f"one of {', '.join(s.value for s in ReviewState)}",
-                }
+                FieldError(
+                    "state",
+                    error_codes.RESPONSE_INVALID_REVIEW_STATE,
+                    f"one of {', '.join(s.value for s in ReviewState)}",
+                ).as_dict()
             ],
         )
     response = get_response(session, instance_id, user)

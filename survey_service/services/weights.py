@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from survey_service import error_codes
-from survey_service.errors import NotFound, Problems, Unprocessable
+from survey_service.errors import FieldError, NotFound, Problems, Unprocessable
 from survey_service.models import Principal, WeightSet
 from survey_service.queries import questionnaires as questionnaire_queries
 from survey_service.queries import weights as queries
@@ -99,11 +99,11 @@ def _check_name(name: str) -> None:
             "A weight set's name is 1 to 64 lowercase letters, digits, '_' or '-', "
             "starting with a letter.",
             errors=[
-                {
-                    "path": "name",
-                    "code": error_codes.WEIGHTS_INVALID_NAME,
-                    "message": f"{name!r} does not match ^[a-z][a-z0-9_-]{{0,63}}$",
-                }
+                FieldError(
+                    "name",
+                    error_codes.WEIGHTS_INVALID_NAME,
+                    f"{name!r} does not match ^[a-z][a-z0-9_-]{{0,63}}$",
+                ).as_dict()
             ],
         )
 

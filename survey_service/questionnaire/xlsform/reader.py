@@ -849,12 +849,11 @@ def _read_workbook(content: bytes, filename: str) -> Any:
     if suffix not in SUPPORTED_SUFFIXES:
         raise XLSFormError(
             [
-                {
-                    "path": "",
-                    "code": error_codes.XLSFORM_UNREADABLE,
-                    "message": f"{filename!r} is not an XLSForm workbook: upload an .xlsx or .xls "
-                    "file",
-                }
+                FieldError(
+                    "",
+                    error_codes.XLSFORM_UNREADABLE,
+                    f"{filename!r} is not an XLSForm workbook: upload an .xlsx or .xls file",
+                ).as_dict()
             ]
         )
     try:
@@ -862,11 +861,11 @@ def _read_workbook(content: bytes, filename: str) -> Any:
     except (PyXFormError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:
         raise XLSFormError(
             [
-                {
-                    "path": "",
-                    "code": error_codes.XLSFORM_UNREADABLE,
-                    "message": f"{filename!r} cannot be read as an {suffix} workbook: {exc}",
-                }
+                FieldError(
+                    "",
+                    error_codes.XLSFORM_UNREADABLE,
+                    f"{filename!r} cannot be read as an {suffix} workbook: {exc}",
+                ).as_dict()
             ]
         ) from exc
 
