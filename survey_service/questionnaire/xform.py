@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 import re
-import threading
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -14,7 +15,7 @@ from pyxform.xls2xform import convert  # type: ignore[import-untyped]
 
 from survey_service import error_codes
 from survey_service.errors import FieldError
-from survey_service.questionnaire.definition import content_hash
+from survey_service.jsonutil import dumps_document
 from survey_service.questionnaire.xlsform.writer import pyxform_workbook
 
 __all__ = [
@@ -77,25 +78,18 @@ def xform_problems(definition: Mapping[str, Any]) -> list[FieldError]:
     A build takes a tenth of a second or more, and an uploaded spreadsheet is checked by the
     reader and again as the definition it stores: the verdicts are remembered by content.
     """
-    digest = content_hash(definition)
-    verdict = _verdicts.get(digest)
-    if verdict is None:
-        try:
-            xform_from_definition(definition, version=1)
-            verdict = ()
-        except XFormError as exc:
-            verdict = (FieldError(exc.path or "", error_codes.XLSFORM_REJECTED, exc.message),)
-        with _verdicts_lock:
-            if len(_verdicts) >= _VERDICTS_KEPT:
-                _verdicts.pop(next(iter(_verdicts)))
-            _verdicts[digest] = verdict
-    return list(verdict)
+    return list(_build_verdict(dumps_document(definition)))
 
 
-# build verdicts by definition content hash, the oldest dropped first
-_verdicts: dict[str, tuple[FieldError, ...]] = {}
-_VERDICTS_KEPT: Final = 32
-_verdicts_lock = threading.Lock()
+@functools.lru_cache(maxsize=32)
+def _build_verdict(document: str) -> tuple[FieldError, ...]:
+    """The verdict of one definition, keyed by its JSON text (keys in their own order, which
+    the XForm follows)."""
+    try:
+        xform_from_definition(json.loads(document), version=1)
+    except XFormError as exc:
+        return (FieldError(exc.path or "", error_codes.XLSFORM_REJECTED, exc.message),)
+    return ()
 
 
 def xform_hash(xml: str) -> str:
