@@ -9,6 +9,7 @@ hash (ids are reused when a test database is emptied).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -70,30 +71,29 @@ _cache: dict[tuple[int, str], PublishedVersion] = {}
 _lock = threading.Lock()
 
 
-def _remember(key: tuple[int, str], version: PublishedVersion) -> PublishedVersion:
-    with _lock:
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        return _cache.setdefault(key, version)
+def _cached(key: tuple[int, str], read: Callable[[], PublishedVersion]) -> PublishedVersion:
+    """The cached version of `key`, or the one `read` makes, kept (the oldest dropped)."""
+    found = _cache.get(key)
+    if found is None:
+        made = read()
+        with _lock:
+            if len(_cache) >= _CACHE_SIZE:
+                _cache.pop(next(iter(_cache)))
+            found = _cache.setdefault(key, made)
+    return found
 
 
 def published_version(session: Session, version_id: int, content_hash: str) -> PublishedVersion:
     """The published version `version_id`, from the cache or read now."""
-    found = _cache.get((version_id, content_hash))
-    if found is None:
-        found = _remember(
-            (version_id, content_hash),
-            PublishedVersion(*queries.version_content(session, version_id)),
-        )
-    return found
+    return _cached(
+        (version_id, content_hash),
+        lambda: PublishedVersion(*queries.version_content(session, version_id)),
+    )
 
 
 def published(version: QuestionnaireVersion) -> PublishedVersion:
     """The cached derivations of a version row already loaded."""
-    found = _cache.get((version.id, version.content_hash))
-    if found is None:
-        found = _remember(
-            (version.id, version.content_hash),
-            PublishedVersion(version.version, version.definition, version.analysis_layout),
-        )
-    return found
+    return _cached(
+        (version.id, version.content_hash),
+        lambda: PublishedVersion(version.version, version.definition, version.analysis_layout),
+    )
