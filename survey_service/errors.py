@@ -74,8 +74,9 @@ class Unprocessable(ServiceError):
 
 
 class Problems:
-    """Field errors collected while checking a request: the first `limit` listed, all counted,
-    raised as one 422 that says how many were left out."""
+    """Field errors collected while checking a request, raised as one 422. With a `limit`,
+    the first `limit` are listed, all are counted (`problem_count`), and the detail says how
+    many were left out."""
 
     def __init__(self, limit: int | None = None) -> None:
         self.listed: list[FieldError] = []
@@ -104,11 +105,12 @@ class Problems:
         if self.total > len(self.listed):
             more = self.total - len(self.listed)
             detail += f" The first {len(self.listed)} are listed, {more} more are not."
+        counted = {"problem_count": self.total} if self.limit is not None else {}
         return Unprocessable(
             code,
             detail,
             errors=[e.as_dict() for e in self.listed],
-            extra={"problem_count": self.total, **(extra or {})},
+            extra={**counted, **(extra or {})},
         )
 
 

@@ -50,7 +50,7 @@ from survey_service.services.aggregates.planning import Planner
 from survey_service.services.aggregates.publishing import published_table
 from survey_service.services.aggregates.request import (
     AggregateRequest,
-    invalid,
+    RequestProblems,
     parse_tag_filters,
 )
 
@@ -157,8 +157,8 @@ def _weight_set(session: Session, qid: str, name: str, version: int | None) -> W
             + (f" version {version}" if version is not None else "")
             + (f"; the sets are {', '.join(names)}" if names else "; none is uploaded")
         )
-        raise invalid(
-            [FieldError("weights", error_codes.AGGREGATE_UNKNOWN_WEIGHTS, message)],
-            {"weights": names},
-        )
+        problems = RequestProblems()
+        problems.allowed["weights"] = names
+        problems.add("weights", error_codes.AGGREGATE_UNKNOWN_WEIGHTS, message)
+        raise problems.refusal()
     return found

@@ -10,7 +10,7 @@ from typing import Any
 from survey_service import error_codes
 from survey_service.analysis.layout import HOUSEHOLD
 from survey_service.codes import TAGS
-from survey_service.errors import FieldError, Unprocessable
+from survey_service.errors import Problems, Unprocessable
 
 
 @dataclass(frozen=True)
@@ -38,34 +38,26 @@ class AggregateRequest:
     suppression: bool = True
 
 
-class RequestProblems:
-    """The problems of a request, all reported at once with what is allowed instead.
-
-    Not `errors.Problems`: that one adds `problem_count` to the 422 and words it "has N
-    problem(s); nothing was stored", where this 422 lists every problem and, per field,
-    the `allowed` names, a body clients already read.
-    """
+class RequestProblems(Problems):
+    """The problems of a request, all listed at once with what each field allows instead
+    (`allowed`, a body clients read)."""
 
     def __init__(self) -> None:
-        self.errors: list[FieldError] = []
+        super().__init__()
         self.allowed: dict[str, list[str]] = {}
 
-    def add(self, path: str, code: str, message: str) -> None:
-        self.errors.append(FieldError(path, code, message))
-
     def raise_if_any(self) -> None:
-        if self.errors:
-            raise invalid(self.errors, self.allowed)
+        if self:
+            raise self.refusal()
 
-
-def invalid(errors: list[FieldError], allowed: Mapping[str, list[str]]) -> Unprocessable:
-    """The 422 of a request with problems, saying what each field allows where known."""
-    return Unprocessable(
-        error_codes.AGGREGATE_INVALID,
-        f"The aggregate request has {len(errors)} problem(s).",
-        errors=[e.as_dict() for e in errors],
-        extra={"allowed": dict(allowed)} if allowed else None,
-    )
+    def refusal(self) -> Unprocessable:
+        """The 422 listing them all."""
+        return self.error(
+            error_codes.AGGREGATE_INVALID,
+            "The aggregate request",
+            nothing_stored=False,
+            extra={"allowed": self.allowed} if self.allowed else None,
+        )
 
 
 def parse_tag_filters(raw: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
