@@ -1,4 +1,4 @@
-"""The SQL of aggregates: the tables they read, the one statement of sums, and its lookups."""
+"""The SQL of aggregates: the tables they read and the one statement of grouped sums."""
 
 # Every dialect branch of aggregates is here: how a slot of the analysis arrays is read
 # (`AggregateTables`), and how the grouped sums come back (`collect_sums`). The column
@@ -20,8 +20,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from survey_service.analysis.layout import HOUSEHOLD
 from survey_service.db import fetch_aggregate
 from survey_service.models import (
-    Questionnaire,
-    QuestionnaireVersion,
     Response,
     ResponseUnit,
     WeightSet,
@@ -235,34 +233,3 @@ def collect_sums(session: Session, statement: sa.Select[Any]) -> Collected:
     assert row is not None  # noqa: S101 - an aggregate without GROUP BY has one row
     arrays = dict(zip(wanted, (list(a or ()) for a in row[: len(wanted)]), strict=True))
     return Collected(arrays, int(row[-3]), row[-2], row[-1])
-
-
-def latest_version(
-    session: Session, qid: str, versions: Sequence[int] | None
-) -> QuestionnaireVersion | None:
-    """The questionnaire's latest published version among `versions` (any when None)."""
-    query = sa.select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == qid)
-    if versions:
-        query = query.where(QuestionnaireVersion.version.in_(versions))
-    return session.scalar(query.order_by(QuestionnaireVersion.version.desc()).limit(1))
-
-
-def questionnaire_exists(session: Session, qid: str) -> bool:
-    """Whether a questionnaire `qid` exists, published or not."""
-    return session.get(Questionnaire, qid) is not None
-
-
-def weight_set(session: Session, qid: str, name: str, version: int | None) -> WeightSet | None:
-    """The weight set `name` of the questionnaire at `version` (its latest when None)."""
-    query = sa.select(WeightSet).where(WeightSet.questionnaire_id == qid, WeightSet.name == name)
-    if version is not None:
-        query = query.where(WeightSet.version == version)
-    return session.scalar(query.order_by(WeightSet.version.desc()).limit(1))
-
-
-def weight_set_names(session: Session, qid: str) -> list[str]:
-    """The names of the questionnaire's weight sets, sorted."""
-    names = session.scalars(
-        sa.select(WeightSet.name).where(WeightSet.questionnaire_id == qid).distinct()
-    ).all()
-    return sorted(names)

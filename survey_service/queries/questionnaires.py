@@ -128,3 +128,13 @@ def open_latest_versions(session: Session) -> list[tuple[str, int, int, str]]:
         .order_by(Questionnaire.id)
     ).all()
     return [(qid, number, key, digest) for qid, number, key, digest in rows]
+
+
+def latest_version_among(
+    session: Session, qid: str, numbers: Sequence[int] | None
+) -> QuestionnaireVersion | None:
+    """The latest published version of `qid` among `numbers` (among all when None)."""
+    query = select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == qid)
+    if numbers:
+        query = query.where(QuestionnaireVersion.version.in_(numbers))
+    return session.scalar(query.order_by(QuestionnaireVersion.version.desc()).limit(1))

@@ -112,3 +112,11 @@ def weight_set(session: Session, qid: str, name: str, version: int | None) -> We
     else:
         query = query.where(WeightSet.version == version)
     return session.scalar(query)
+
+
+def weight_set_names(session: Session, qid: str) -> list[str]:
+    """The names of the questionnaire's weight sets, sorted."""
+    names = session.scalars(
+        select(WeightSet.name).where(WeightSet.questionnaire_id == qid).distinct()
+    ).all()
+    return sorted(names)

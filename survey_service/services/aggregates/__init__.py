@@ -44,6 +44,8 @@ from survey_service.errors import FieldError, Forbidden, NotFound, Unprocessable
 from survey_service.exports.tables import Table
 from survey_service.models import Principal, QuestionnaireVersion, ReviewState, WeightSet
 from survey_service.queries import aggregates as queries
+from survey_service.queries import questionnaires as questionnaire_queries
+from survey_service.queries import weights as weight_queries
 from survey_service.services import versions
 from survey_service.services.aggregates.estimation import as_arrays, design_of, estimate_cells
 from survey_service.services.aggregates.planning import Planner
@@ -130,9 +132,9 @@ def _latest_version(
     session: Session, qid: str, versions: Sequence[int] | None
 ) -> QuestionnaireVersion:
     """The latest published version among those asked for, or why there is none."""
-    found = queries.latest_version(session, qid, versions)
+    found = questionnaire_queries.latest_version_among(session, qid, versions)
     if found is None:
-        if not queries.questionnaire_exists(session, qid):
+        if questionnaire_queries.questionnaire(session, qid) is None:
             raise NotFound(error_codes.QUESTIONNAIRE_NOT_FOUND, f"No questionnaire {qid!r}.")
         raise Unprocessable(
             error_codes.AGGREGATE_NO_VERSION,
@@ -149,9 +151,9 @@ def _latest_version(
 
 def _weight_set(session: Session, qid: str, name: str, version: int | None) -> WeightSet:
     """The weight set asked for, or a 422 naming the sets there are."""
-    found = queries.weight_set(session, qid, name, version)
+    found = weight_queries.weight_set(session, qid, name, version)
     if found is None:
-        names = queries.weight_set_names(session, qid)
+        names = weight_queries.weight_set_names(session, qid)
         message = (
             f"no weight set {name!r}"
             + (f" version {version}" if version is not None else "")
