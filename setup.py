@@ -11,7 +11,8 @@ from setuptools import setup
 # The list lives in the package (survey_service/build.py), read here without importing the
 # package, whose dependencies the build environment lacks. SURVEY_PURE_PYTHON=1 installs
 # them as plain Python (no C compiler needed); they behave the same, only slower.
-COMPILED: list[str] = list(runpy.run_path("survey_service/build.py")["COMPILED"])
+BUILD = runpy.run_path("survey_service/build.py")
+COMPILED: list[str] = list(BUILD["COMPILED"])
 
 # The project's [tool.mypy] would check the whole package against its dependencies, which
 # the isolated build environment lacks: the compilation reads no configuration, follows
@@ -28,9 +29,9 @@ def remove_binaries(keep: list[str]) -> None:
     """Delete the binaries an earlier build left next to the package's modules, except those
     of `keep`: Python would import them before the sources (a module moved or renamed since,
     or one no longer compiled, would otherwise run its old code)."""
-    kept = {Path(source).with_suffix("") for source in keep}
+    kept = {Path(source) for source in keep}
     for binary in Path("survey_service").rglob("*.so"):
-        if binary.parent / binary.name.split(".", 1)[0] not in kept:
+        if BUILD["source_of"](binary) not in kept:
             binary.unlink()
     if not keep:
         for binary in Path().glob("survey_service__mypyc.*.so"):

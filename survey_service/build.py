@@ -56,11 +56,16 @@ def is_compiled(module: ModuleType) -> bool:
     return not str(module.__file__).endswith(".py")
 
 
+def source_of(binary: Path) -> Path:
+    """The Python source a binary was built from (`plan.cpython-311-….so` → `plan.py`)."""
+    return binary.with_name(binary.name.split(".", 1)[0] + ".py")
+
+
 def compiled_modules(package: Path = PACKAGE) -> list[CompiledModule]:
     """The modules of `package` that have a binary next to their source, by name."""
     found = []
     for binary in sorted(package.rglob("*.so")):
-        source = binary.with_name(binary.name.split(".", 1)[0] + ".py")
+        source = source_of(binary)
         if source.is_file():
             name = ".".join(source.relative_to(package.parent).with_suffix("").parts)
             found.append(CompiledModule(name, source, binary))
@@ -82,7 +87,7 @@ def stale_warnings(package: Path = PACKAGE) -> list[str]:
     orphans = [
         f"{binary.relative_to(package.parent)} was built from a module that is gone: {_REBUILD}"
         for binary in sorted(package.rglob("*.so"))
-        if not binary.with_name(binary.name.split(".", 1)[0] + ".py").is_file()
+        if not source_of(binary).is_file()
     ]
     return stale + orphans
 
