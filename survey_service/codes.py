@@ -13,6 +13,8 @@ import pycountry
 TAGS = ("country", "admin1", "hazard_type", "displacement_status")
 #: The design variables a questionnaire may name (weights, strata, primary sampling units).
 DESIGN_ROLES = ("weight", "stratum", "psu")
+#: What the variance takes from a stratum with a single PSU (statistics/estimation.py).
+SINGLE_PSU_RULES = ("fail", "skip", "centered")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from survey_service.codes import SINGLE_PSU_RULES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -134,9 +136,6 @@ def load_settings(
     settings = Settings(**typed)
     if not settings.database_url:
         raise ConfigError("database_url is empty: set SURVEY_DATABASE_URL")
-    # imported here: the statistics bring numpy and scipy, which most commands never need
-    from survey_service.statistics.estimation import SINGLE_PSU_RULES
-
     if settings.single_psu_rule not in SINGLE_PSU_RULES:
         raise ConfigError(
             f"single_psu_rule must be {', '.join(SINGLE_PSU_RULES[:-1])} or "

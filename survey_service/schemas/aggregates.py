@@ -8,10 +8,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 from webargs.fields import DelimitedList
 
-from survey_service.codes import AGE_GROUPS
+from survey_service.codes import AGE_GROUPS, SINGLE_PSU_RULES
 from survey_service.models import ReviewState
 from survey_service.schemas import POSITIVE
-from survey_service.statistics.estimation import SINGLE_PSU_RULES, STATISTICS
+from survey_service.statistics.estimation import STATISTICS
 
 FORMATS = ("json", "csv", "xlsx", "sdmx-csv")
 _STATES = [s.value for s in ReviewState]

@@ -87,8 +87,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import stdtrit  # type: ignore[import-untyped]
 
+from survey_service.codes import SINGLE_PSU_RULES
+
 __all__ = [
-    "SINGLE_PSU_RULES",
     "STATISTICS",
     "ArraySums",
     "Design",
@@ -103,7 +104,6 @@ __all__ = [
 STATISTICS: Final = ("count", "total", "mean", "proportion", "ratio")
 
 SinglePsuRule = Literal["fail", "skip", "centered"]
-SINGLE_PSU_RULES: Final = ("fail", "skip", "centered")
 
 _Ints = npt.NDArray[np.int64]
 _Floats = npt.NDArray[np.float64]

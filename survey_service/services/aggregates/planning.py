@@ -18,12 +18,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from survey_service import error_codes
 from survey_service.analysis.layout import HOUSEHOLD, AnalysisLayout, unit_of
-from survey_service.codes import AGE_GROUPS, TAGS
+from survey_service.codes import AGE_GROUPS, SINGLE_PSU_RULES, TAGS
 from survey_service.expressions.sql import Column, Compiled, VariableError, compile_expression
 from survey_service.queries.aggregates import AggregateTables, Measures
 from survey_service.questionnaire.definition import Definition, Question
 from survey_service.services.aggregates.request import AggregateRequest, RequestProblems
-from survey_service.statistics.estimation import SINGLE_PSU_RULES, STATISTICS
+from survey_service.statistics.estimation import STATISTICS
 
 _EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _NUMERIC_TYPES: Final = frozenset({"integer", "decimal", "calculate"})
