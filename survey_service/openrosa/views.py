@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -143,6 +144,7 @@ def submission() -> Response:
     ]
     session = db_session()
 
+    @functools.cache  # the instance's form is looked up once, by the parser and below
     def resolve(form_id: str, version: int | None) -> Any:
         return service.published_definition(session, form_id, version)
 
@@ -155,7 +157,7 @@ def submission() -> Response:
         )
     except InstanceError as exc:
         return _error(_STATUS_FOR_CODE.get(exc.code, 400), exc.message)
-    definition = service.published_definition(session, instance.form_id, instance.version)
+    definition = resolve(instance.form_id, instance.version)
     if definition is None:
         return _error(
             404 if instance.version is None else 400,
