@@ -1,0 +1,1 @@
+"""The reliability harness: schema fuzzing, the authorization matrix, faults, bad input, migrations."""
