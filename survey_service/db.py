@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 import orjson
+import psycopg
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -22,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -117,6 +121,33 @@ def make_session_factory(engine: Engine) -> sessionmaker[Any]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+@contextmanager
+def driver_cursor(session: Session, *, binary: bool = False) -> Iterator[psycopg.Cursor[Any]]:
+    """A psycopg cursor on the session's connection, for the PostgreSQL paths that bypass
+    SQLAlchemy's execution for speed (hot queries, COPY, large aggregates).
+
+    A driver error leaving the block is raised as SQLAlchemy's own (sqlalchemy.exc.DBAPIError:
+    OperationalError, IntegrityError, ...), as if SQLAlchemy had run the statement, and a lost
+    connection is invalidated: one handler then answers a database outage with a retryable
+    503 on every path, and the pool does not hand the dead connection out again. Errors the
+    block catches itself (a unique violation it recovers from) stay psycopg's.
+    """
+    connection = session.connection()
+    driver = cast(psycopg.Connection[Any], connection.connection.driver_connection)
+    try:
+        with driver.cursor(binary=binary) as cursor:
+            yield cursor
+    except psycopg.Error as exc:
+        dialect = connection.dialect
+        dbapi = connection.connection.dbapi_connection
+        lost = dialect.is_disconnect(exc, dbapi, None)  # type: ignore[arg-type] # psycopg's
+        if lost and not connection.invalidated:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            None, None, exc, psycopg.Error, connection_invalidated=lost, dialect=dialect
+        ) from exc
+
+
 class HotQuery:
     """A prebuilt SELECT for the hottest paths (authentication, intake).
 
@@ -136,8 +167,7 @@ class HotQuery:
         connection = session.connection()
         if connection.dialect.name != "postgresql":
             return [tuple(row) for row in connection.execute(self.statement, params)]
-        driver = connection.connection.driver_connection
-        with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
+        with driver_cursor(session) as cursor:
             cursor.execute(self.sql, params, prepare=True)
             return cast(list[tuple[Any, ...]], cursor.fetchall())
 
@@ -206,8 +236,7 @@ def fetch_aggregate(session: Session, statement: Select[Any]) -> tuple[Any, ...]
     compiled = statement.compile(
         dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
     )
-    driver = connection.connection.driver_connection
-    with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr] # psycopg here
+    with driver_cursor(session, binary=True) as cursor:
         cursor.execute(str(compiled), compiled.params)
         row: tuple[Any, ...] | None = cursor.fetchone()
     return row

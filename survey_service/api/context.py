@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from survey_service import error_codes
-from survey_service.api.problems import problem
+from survey_service.api.problems import database_unavailable, problem
 from survey_service.db import SQLITE_BEGIN
 from survey_service.errors import Forbidden, Unauthorized
 from survey_service.models import Principal, Role
@@ -53,11 +53,9 @@ def _finish_request(response: Response) -> Response:
             "Conflict",
             "A concurrent request changed the same record.",
         )
-    except OperationalError:
+    except OperationalError as exc:
         session.rollback()
-        return problem(
-            503, error_codes.DATABASE_UNAVAILABLE, "Service unavailable", "Database error."
-        )
+        return database_unavailable(exc)
     finally:
         session.close()
     return response

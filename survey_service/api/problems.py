@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, json, request
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from survey_service import error_codes
@@ -118,6 +119,19 @@ def _from_http_exception(exc: HTTPException) -> Response:
     )
 
 
+def database_unavailable(exc: Exception) -> Response:
+    """The reply to every database outage (connection refused or lost, the pool exhausted, a
+    failed commit): 503 with Retry-After, logged as a warning, not as an unhandled error."""
+    log.warning("database error on %s %s: %s", request.method, request.path, exc)
+    return problem(
+        503,
+        error_codes.DATABASE_UNAVAILABLE,
+        "Service unavailable",
+        "The database did not answer; retry the request (submissions are idempotent).",
+        headers={"Retry-After": "5"},
+    )
+
+
 def register_problem_handlers(app: Flask) -> None:
     """Render every error, expected or not, as problem+json (never an HTML page)."""
 
@@ -139,15 +153,9 @@ def register_problem_handlers(app: Flask) -> None:
         return _from_http_exception(exc)
 
     @app.errorhandler(OperationalError)
-    def _database_unavailable(exc: OperationalError) -> Response:
-        log.warning("database error on %s %s: %s", request.method, request.path, exc)
-        return problem(
-            503,
-            error_codes.DATABASE_UNAVAILABLE,
-            "Service unavailable",
-            "The database did not answer; retry the request (submissions are idempotent).",
-            headers={"Retry-After": "5"},
-        )
+    @app.errorhandler(PoolTimeoutError)
+    def _database_unavailable(exc: OperationalError | PoolTimeoutError) -> Response:
+        return database_unavailable(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from survey_service.codes import TAGS
-from survey_service.db import pg_array_literal
+from survey_service.db import driver_cursor, pg_array_literal
 from survey_service.jsonutil import dumps_document
 from survey_service.models import (
     Principal,
@@ -87,8 +87,7 @@ def insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
+    with driver_cursor(session) as cursor:
         if len(rows) == 1:  # one round trip
             params = _pg_row(rows[0], _PG_COLUMNS)
             found = cursor.execute(_PG_INSERT, params, prepare=True).fetchone()
@@ -150,8 +149,7 @@ def insert_units(session: Session, rows: list[dict[str, Any]]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(ResponseUnit), rows)
         return
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cursor:  # type: ignore[union-attr] # psycopg is the driver here
+    with driver_cursor(session) as cursor:
         if len(rows) == 1:
             params = _pg_row(rows[0], _UNIT_COLUMNS)
             cursor.execute(_PG_UNIT_INSERT, params, prepare=True)

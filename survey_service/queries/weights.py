@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ARRAY, String, any_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
+from survey_service.db import driver_cursor
 from survey_service.models import Principal, Response, ReviewState, WeightSet, WeightSetEntry
 from survey_service.queries.responses import visible_to
 
@@ -79,9 +80,8 @@ def insert_entries(session: Session, entries: Iterable[tuple[Any, ...]], *, chun
     (a million take seconds, not a minute), multi-row inserts of `chunk` rows elsewhere."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
         statement = f"COPY weight_set_entries ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN"
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        with driver_cursor(session) as cursor, cursor.copy(statement) as copy:
             for entry in entries:
                 copy.write_row(entry)
         return
