@@ -1,1 +1,1 @@
-"""The reliability harness: schema fuzzing, the authorization matrix, faults, bad input, migrations."""
+"""The reliability harness: fuzzing, authorization matrix, faults, bad input, migrations."""
