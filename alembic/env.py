@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Connection
+
 from alembic import context
 from survey_service import models  # noqa: F401 - registers every table on the metadata
 from survey_service.config import load_settings, resolve_sqlite_path
@@ -39,15 +43,33 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
-    context.configure(
-        connection=connection,  # type: ignore[arg-type]
-        target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds a SQLite table to alter it (copy, drop, rename): with foreign keys
+        # enforced, dropping a table that others reference fails (a downgrade with data). The
+        # pragma is ignored inside a transaction, so it is set before the migrations' begins;
+        # the keys are checked once the migrations are done.
+        _sqlite(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        if sqlite and (broken := _sqlite(connection, "PRAGMA foreign_key_check")):
+            raise RuntimeError(f"the migrations broke foreign keys: {broken[:10]}")
+    finally:
+        if sqlite:
+            _sqlite(connection, "PRAGMA foreign_keys=ON")
+
+
+def _sqlite(connection: Connection, pragma: str) -> list[Any]:
+    """A pragma run on the driver's connection, outside SQLAlchemy's transaction."""
+    return list(connection.connection.driver_connection.execute(pragma))  # type: ignore[union-attr]
 
 
 if context.is_offline_mode():

@@ -6,13 +6,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from sqlalchemy.orm import Session
 
 from survey_service.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from survey_service.errors import ServiceError
+
+if TYPE_CHECKING:  # alembic is imported by the commands that need it (startup time)
+    from alembic.config import Config
 
 
 def _settings() -> Settings:
@@ -41,16 +44,21 @@ def _fail(exc: ServiceError) -> click.ClickException:
     return click.ClickException("\n".join(lines))
 
 
-def run_migrations(database_url: str) -> None:
-    """Bring the database schema to the latest alembic revision."""
+def alembic_config(database_url: str) -> Config:
+    """The alembic configuration of the service's migrations, on `database_url`."""
     from alembic.config import Config
-
-    from alembic import command
 
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    return config
+
+
+def run_migrations(database_url: str) -> None:
+    """Bring the database schema to the latest alembic revision."""
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), "head")
 
 
 @click.group()
