@@ -76,6 +76,8 @@ class Cluster:
         self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "root", "-A", "trust", "-N")
 
     def start(self) -> None:
+        # fsync=off: a stop -m immediate kills the server's processes, not the machine, so
+        # what PostgreSQL wrote is still in the kernel's cache when it restarts
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c max_connections=100"
