@@ -45,6 +45,8 @@ USER_INVALID_NAME: Final = "user.invalid_name"  # a name outside the allowed cha
 USER_INVALID_ROLE: Final = "user.invalid_role"  # not one of the roles
 USER_NOT_FOUND: Final = "user.not_found"
 USER_WEAK_PASSWORD: Final = "user.weak_password"  # too short for a field client's password
+USER_BEYOND_SCOPE: Final = "user.beyond_scope"  # countries a restricted admin does not have (403)
+USER_OUT_OF_SCOPE: Final = "user.out_of_scope"  # a user beyond a restricted admin's countries
 TOKEN_NOT_FOUND: Final = "token.not_found"
 
 # -- questionnaires and their definitions ---------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from tests.helpers import assert_problem
@@ -155,3 +156,105 @@ def test_deeply_nested_bodies_are_refused_not_failed(client: FlaskClient, admin:
     body = assert_problem(post(1000), 422, "request.invalid")
     assert body["errors"][0]["path"] == "countries[0]"
     assert_problem(post(1100), 400, "request.invalid_json")  # beyond what JSON is read to
+
+
+class TestCountryRestrictedAdmin:
+    """An admin restricted to some countries never grants more than it has: each user it
+    creates or edits, itself included, ends restricted to a non-empty subset of its
+    countries, and users beyond its countries are not its to change."""
+
+    @staticmethod
+    def kyrgyz_admin(make_user: Any) -> dict[str, str]:
+        return make_user("admin", ("KG",))
+
+    def test_cannot_widen_its_own_countries(self, client: FlaskClient, make_user: Any) -> None:
+        me = self.kyrgyz_admin(make_user)
+        headers = {"Authorization": me["Authorization"]}
+        for countries in ([], ["KG", "TJ"], ["TJ"]):
+            response = client.patch(
+                f"/api/v1/users/{me['id']}", json={"countries": countries}, headers=headers
+            )
+            body = assert_problem(response, 403, "user.beyond_scope")
+            assert body["errors"][0]["path"] == "countries"
+        assert client.get("/api/v1/users/me", headers=headers).get_json()["countries"] == ["KG"]
+
+    def test_cannot_create_users_beyond_its_countries(
+        self, client: FlaskClient, make_user: Any
+    ) -> None:
+        headers = {"Authorization": self.kyrgyz_admin(make_user)["Authorization"]}
+        for countries in ([], ["KG", "TJ"], ["UZ"]):
+            response = client.post(
+                "/api/v1/users",
+                json={"name": "boss", "role": "admin", "countries": countries},
+                headers=headers,
+            )
+            body = assert_problem(response, 403, "user.beyond_scope")
+            assert body["errors"][0]["path"] == "countries"
+        names = [u["name"] for u in client.get("/api/v1/users", headers=headers).get_json()]
+        assert "boss" not in names
+
+    def test_manages_users_within_its_countries(self, client: FlaskClient, make_user: Any) -> None:
+        me = self.kyrgyz_admin(make_user)
+        headers = {"Authorization": me["Authorization"]}
+        created = client.post(
+            "/api/v1/users",
+            json={"name": "aigul", "role": "enumerator", "countries": ["kg"]},
+            headers=headers,
+        )
+        assert created.status_code == 201, created.get_json()
+        uid = created.get_json()["id"]
+        patched = client.patch(
+            f"/api/v1/users/{uid}", json={"role": "supervisor", "active": False}, headers=headers
+        )
+        assert patched.status_code == 200, patched.get_json()
+        issued = client.post(f"/api/v1/users/{uid}/tokens", json={}, headers=headers)
+        assert issued.status_code == 201
+        revoked = client.delete(
+            f"/api/v1/users/{uid}/tokens/{issued.get_json()['id']}", headers=headers
+        )
+        assert revoked.status_code == 204
+        # narrowing itself within its countries is fine
+        assert (
+            client.patch(
+                f"/api/v1/users/{me['id']}",
+                json={"countries": ["KG"], "role": "admin"},
+                headers=headers,
+            ).status_code
+            == 200
+        )
+
+    @pytest.mark.parametrize("their_countries", [(), ("TJ",), ("KG", "TJ")])
+    def test_cannot_touch_users_beyond_its_countries(
+        self, client: FlaskClient, make_user: Any, their_countries: tuple[str, ...]
+    ) -> None:
+        headers = {"Authorization": self.kyrgyz_admin(make_user)["Authorization"]}
+        other = make_user("enumerator", their_countries)
+        uid = other["id"]
+        attempts = [
+            client.patch(f"/api/v1/users/{uid}", json={"countries": ["KG"]}, headers=headers),
+            client.patch(f"/api/v1/users/{uid}", json={"active": False}, headers=headers),
+            client.patch(f"/api/v1/users/{uid}", json={"role": "admin"}, headers=headers),
+            client.get(f"/api/v1/users/{uid}/tokens", headers=headers),
+            client.post(f"/api/v1/users/{uid}/tokens", json={}, headers=headers),
+            client.delete(f"/api/v1/users/{uid}/tokens/1", headers=headers),
+        ]
+        for response in attempts:
+            assert_problem(response, 403, "user.out_of_scope")
+        # their token still works, unchanged
+        them = client.get("/api/v1/users/me", headers={"Authorization": other["Authorization"]})
+        assert them.status_code == 200
+        assert them.get_json()["countries"] == sorted(their_countries)
+        assert them.get_json()["active"] is True
+
+    def test_an_unrestricted_admin_may_do_everything(
+        self, client: FlaskClient, admin: dict, make_user: Any
+    ) -> None:
+        kyrgyz = self.kyrgyz_admin(make_user)
+        widened = client.patch(
+            f"/api/v1/users/{kyrgyz['id']}", json={"countries": []}, headers=admin
+        )
+        assert widened.status_code == 200 and widened.get_json()["countries"] == []
+        created = client.post(
+            "/api/v1/users", json={"name": "root2", "role": "admin"}, headers=admin
+        )
+        assert created.status_code == 201
