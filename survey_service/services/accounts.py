@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from survey_service import codes, error_codes
+from survey_service import codes, error_codes, user_names
 from survey_service.db import utcnow
 from survey_service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from survey_service.models import ApiToken, Principal, Role, User
@@ -69,6 +69,14 @@ def _check_user_fields(name: str, role: str, countries: Sequence[str]) -> list[d
                 "name",
                 error_codes.USER_INVALID_NAME,
                 "1 to 64 letters, digits, '.', '_', '-' or '@'",
+            ).as_dict()
+        )
+    elif user_names.mixes_scripts(name):
+        errors.append(
+            FieldError(
+                "name",
+                error_codes.USER_MIXED_SCRIPT_NAME,
+                f"letters of one script only, not {', '.join(sorted(user_names.scripts(name)))}",
             ).as_dict()
         )
     if role not in {r.value for r in Role}:
@@ -123,6 +131,20 @@ def check_may_manage(actor: Principal, user: User) -> None:
         )
 
 
+def _check_not_look_alike(session: Session, name: str) -> None:
+    """422 `user.confusable_name` when the name looks like an existing user's."""
+    shape = user_names.skeleton(name)
+    # accounts are few (hundreds): their skeletons are computed, not stored
+    for existing in queries.all_names(session):
+        if user_names.skeleton(existing) == shape:
+            message = f"looks like the name of the existing user {existing!r}"
+            raise Unprocessable(
+                error_codes.USER_CONFUSABLE_NAME,
+                f"{name!r} {message}.",
+                errors=[FieldError("name", error_codes.USER_CONFUSABLE_NAME, message).as_dict()],
+            )
+
+
 def issue_token(session: Session, user: User, label: str = "") -> tuple[ApiToken, str]:
     """A new token for `user`; the secret is returned once and only its hash is stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -142,7 +164,9 @@ def create_user(
     actor: Principal | None = None,
 ) -> tuple[User, str]:
     """Create a user with a first API token; returns the user and the token's secret.
-    `actor` is the user creating it (None: the service itself)."""
+    `actor` is the user creating it (None: the service itself). The name is stored in NFKC
+    form; one mixing scripts, or looking like an existing user's, is refused."""
+    name = user_names.normal_form(name)
     country_list = sorted({c.upper() for c in countries})
     errors = _check_user_fields(name, role, country_list)
     if password is not None and len(password) < 12:
@@ -156,6 +180,7 @@ def create_user(
     check_grant(actor, country_list)
     if queries.name_taken(session, name):
         raise Conflict(error_codes.USER_EXISTS, f"A user named {name!r} already exists.")
+    _check_not_look_alike(session, name)
     user = User(
         name=name,
         role=role,
@@ -236,8 +261,12 @@ def authenticate_token(session: Session, secret: str) -> Principal | None:
 
 
 def authenticate_password(session: Session, name: str, password: str) -> Principal | None:
-    """The active user `name` if `password` (or one of its API tokens) matches, else None."""
+    """The active user `name` (as stored, or in the NFKC form names are stored in) if
+    `password` (or one of its API tokens) matches, else None."""
     user = queries.user_named(session, name)
+    normal = user_names.normal_form(name)
+    if user is None and normal != name:
+        user = queries.user_named(session, normal)
     if user is None or not user.active:
         return None
     if password.startswith(TOKEN_PREFIX):

@@ -258,3 +258,70 @@ class TestCountryRestrictedAdmin:
             "/api/v1/users", json={"name": "root2", "role": "admin"}, headers=admin
         )
         assert created.status_code == 201
+
+
+class TestLookAlikeNames:
+    """User names are stored in NFKC form; a name mixing scripts, or one that looks like an
+    existing user's (the same UTS #39 skeleton, case aside), is refused."""
+
+    @staticmethod
+    def create(client: FlaskClient, admin: dict, name: str) -> Any:
+        return client.post(
+            "/api/v1/users", json={"name": name, "role": "enumerator"}, headers=admin
+        )
+
+    def test_a_name_mixing_scripts_is_refused(self, client: FlaskClient, admin: dict) -> None:
+        for name in ("\u0430dmin1", "admin\u0391", "Ай\u0067уль"):  # Cyrillic а, Greek Α, Latin g
+            body = assert_problem(self.create(client, admin, name), 422, "user.invalid")
+            assert body["errors"] == [
+                {
+                    "path": "name",
+                    "code": "user.mixed_script_name",
+                    "message": body["errors"][0]["message"],
+                }
+            ]
+
+    def test_fullwidth_names_are_stored_normalised_and_sign_in_either_way(
+        self, client: FlaskClient, admin: dict
+    ) -> None:
+        created = client.post(
+            "/api/v1/users",
+            json={"name": "ｅｎｕｍ２", "role": "enumerator", "password": "correct horse battery"},
+            headers=admin,
+        )
+        assert created.status_code == 201, created.get_json()
+        assert created.get_json()["name"] == "enum2"
+        again = self.create(client, admin, "enum2")
+        assert_problem(again, 409, "user.exists")
+        for typed in ("enum2", "ｅｎｕｍ２"):
+            raw = base64.b64encode(f"{typed}:correct horse battery".encode()).decode()
+            me = client.get("/api/v1/users/me", headers={"Authorization": f"Basic {raw}"})
+            assert me.status_code == 200 and me.get_json()["name"] == "enum2"
+
+    @pytest.mark.parametrize(
+        ("existing", "look_alike"),
+        [
+            ("cap", "\u0441\u0430\u0440"),  # all Cyrillic: с а р
+            ("aigul", "Aigul"),
+            ("nurlan1", "nurlanl"),
+            ("mary", "rnary"),
+        ],
+    )
+    def test_a_name_that_looks_like_an_existing_one_is_refused(
+        self, client: FlaskClient, admin: dict, existing: str, look_alike: str
+    ) -> None:
+        assert self.create(client, admin, existing).status_code == 201
+        response = self.create(client, admin, look_alike)
+        body = assert_problem(response, 422, "user.confusable_name")
+        assert [(e["path"], e["code"]) for e in body["errors"]] == [
+            ("name", "user.confusable_name")
+        ]
+        assert existing in body["detail"]
+
+    def test_single_script_names_of_any_script_are_fine(
+        self, client: FlaskClient, admin: dict
+    ) -> None:
+        for name in ("Айгуль", "aigul.t", "nurlan_2024", "Ωμέγα", "café@kg"):
+            response = self.create(client, admin, name)
+            assert response.status_code == 201, response.get_json()
+            assert response.get_json()["name"] == name
