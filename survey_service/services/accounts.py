@@ -61,24 +61,20 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def _check_user_fields(name: str, role: str, countries: Sequence[str]) -> list[dict[str, str]]:
-    errors = []
+def _name_errors(name: str) -> list[dict[str, str]]:
+    """The field errors of a new user's name (names never change: existing ones stay)."""
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
-        errors.append(
-            FieldError(
-                "name",
-                error_codes.USER_INVALID_NAME,
-                "1 to 64 letters, digits, '.', '_', '-' or '@'",
-            ).as_dict()
-        )
-    elif user_names.mixes_scripts(name):
-        errors.append(
-            FieldError(
-                "name",
-                error_codes.USER_MIXED_SCRIPT_NAME,
-                f"letters of one script only, not {', '.join(sorted(user_names.scripts(name)))}",
-            ).as_dict()
-        )
+        message = "1 to 64 letters, digits, '.', '_', '-' or '@'"
+        return [FieldError("name", error_codes.USER_INVALID_NAME, message).as_dict()]
+    if user_names.mixes_scripts(name):
+        mixed = ", ".join(sorted(user_names.scripts(name)))
+        message = f"letters of one script only, not {mixed}"
+        return [FieldError("name", error_codes.USER_MIXED_SCRIPT_NAME, message).as_dict()]
+    return []
+
+
+def _check_user_fields(role: str, countries: Sequence[str]) -> list[dict[str, str]]:
+    errors = []
     if role not in {r.value for r in Role}:
         errors.append(
             FieldError(
@@ -168,7 +164,7 @@ def create_user(
     form; one mixing scripts, or looking like an existing user's, is refused."""
     name = user_names.normal_form(name)
     country_list = sorted({c.upper() for c in countries})
-    errors = _check_user_fields(name, role, country_list)
+    errors = _name_errors(name) + _check_user_fields(role, country_list)
     if password is not None and len(password) < 12:
         errors.append(
             FieldError(
@@ -207,7 +203,7 @@ def update_user(
     if actor is not None:
         check_may_manage(actor, user)
     country_list = sorted({c.upper() for c in countries}) if countries is not None else None
-    errors = _check_user_fields(user.name, role or user.role, country_list or [])
+    errors = _check_user_fields(role or user.role, country_list or [])
     if errors:
         raise Unprocessable(error_codes.USER_INVALID, "The user is not valid.", errors=errors)
     if country_list is not None:

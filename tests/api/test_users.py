@@ -325,3 +325,17 @@ class TestLookAlikeNames:
             response = self.create(client, admin, name)
             assert response.status_code == 201, response.get_json()
             assert response.get_json()["name"] == name
+
+    def test_a_look_alike_name_stored_before_the_rule_can_still_be_managed(
+        self, app: Any, client: FlaskClient, admin: dict
+    ) -> None:
+        from survey_service.models import User
+
+        with app.extensions["survey"]["sessions"]() as session:
+            legacy = User(name="\u0430dmin1", role="admin", countries=[], active=True)
+            session.add(legacy)
+            session.commit()
+            uid = legacy.id
+        response = client.patch(f"/api/v1/users/{uid}", json={"active": False}, headers=admin)
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["active"] is False
