@@ -42,9 +42,13 @@ USER_EXISTS: Final = "user.exists"  # the name is taken
 USER_INVALID: Final = "user.invalid"  # an account change that cannot be made
 USER_INVALID_COUNTRY: Final = "user.invalid_country"  # not an ISO 3166-1 alpha-2 code
 USER_INVALID_NAME: Final = "user.invalid_name"  # a name outside the allowed characters
+USER_MIXED_SCRIPT_NAME: Final = "user.mixed_script_name"  # letters of two scripts (Latin, Cyrillic)
+USER_CONFUSABLE_NAME: Final = "user.confusable_name"  # looks like an existing user's name
 USER_INVALID_ROLE: Final = "user.invalid_role"  # not one of the roles
 USER_NOT_FOUND: Final = "user.not_found"
 USER_WEAK_PASSWORD: Final = "user.weak_password"  # too short for a field client's password
+USER_BEYOND_SCOPE: Final = "user.beyond_scope"  # countries a restricted admin does not have (403)
+USER_OUT_OF_SCOPE: Final = "user.out_of_scope"  # a user beyond a restricted admin's countries
 TOKEN_NOT_FOUND: Final = "token.not_found"
 
 # -- questionnaires and their definitions ---------------------------------------------------

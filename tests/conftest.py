@@ -59,15 +59,8 @@ def app(database_url: str) -> Iterator[Flask]:
     flask_app.extensions["survey"]["engine"].dispose()
 
 
-@pytest.fixture(autouse=True)
-def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Empty every table after each test that touched the database."""
-    # every database test depends on database_url; its engine is the app's
-    uses_database = "database_url" in request.fixturenames
-    app: Flask | None = request.getfixturevalue("app") if uses_database else None
-    yield
-    if app is None:
-        return
+def empty_tables(app: Flask) -> None:
+    """Empty every table of the app's database."""
     engine = app.extensions["survey"]["engine"]
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as connection:
@@ -77,6 +70,17 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         else:
             for table in tables:
                 connection.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table after each test that touched the database."""
+    # every database test depends on database_url; its engine is the app's
+    uses_database = "database_url" in request.fixturenames
+    app: Flask | None = request.getfixturevalue("app") if uses_database else None
+    yield
+    if app is not None:
+        empty_tables(app)
 
 
 @pytest.fixture

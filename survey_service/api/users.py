@@ -27,10 +27,14 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Users and 
 
 
 def _self_or_admin(user_id: int) -> User:
+    """The user whose tokens are managed: oneself, or for an admin a user within its scope."""
     me = current_user()
     if me.id != user_id and me.role != Role.ADMIN.value:
         raise Forbidden(error_codes.AUTH_FORBIDDEN, "Only admins may manage other users' tokens.")
-    return accounts.get_user(db_session(), user_id)
+    user = accounts.get_user(db_session(), user_id)
+    if me.id != user_id:
+        accounts.check_may_manage(me, user)
+    return user
 
 
 def _with_secret(obj: Any, schema: type[Schema], secret: str) -> dict[str, Any]:
@@ -52,7 +56,12 @@ class Users(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Create a user; the reply carries its first API token, shown this once."""
         user, secret = accounts.create_user(
-            db_session(), data["name"], data["role"], data["countries"], data.get("password")
+            db_session(),
+            data["name"],
+            data["role"],
+            data["countries"],
+            data.get("password"),
+            actor=current_user(),
         )
         location = url_for("users.UserById", user_id=user.id)
         return _with_secret(user, UserSchema, secret), 201, {"Location": location}
@@ -81,7 +90,7 @@ class UserById(MethodView):
     def patch(self, data: dict[str, Any], user_id: int) -> Any:
         """Change a user's role, countries, or deactivate it."""
         user = accounts.get_user(db_session(), user_id)
-        return accounts.update_user(db_session(), user, **data)
+        return accounts.update_user(db_session(), user, actor=current_user(), **data)
 
 
 @blp.route("/users/<int:user_id>/tokens")

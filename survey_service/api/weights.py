@@ -60,7 +60,7 @@ class WeightSets(MethodView):
     @blp.response(200, WeightSetHistorySchema(many=True))
     def get(self, qid: str) -> Any:
         """The weight sets of a questionnaire: each name's latest version and all its versions."""
-        return service.list_weight_sets(db_session(), qid)
+        return service.list_weight_sets(db_session(), qid, current_user())
 
 
 @blp.route("/questionnaires/<string:qid>/weights/<string:name>")
@@ -70,7 +70,7 @@ class WeightSetByName(MethodView):
     @blp.response(200, WeightSetSchema)
     def get(self, query: dict[str, Any], qid: str, name: str) -> Any:
         """A weight set at its latest version, or at `?version=N`."""
-        return service.get_weight_set(db_session(), qid, name, query.get("version"))
+        return service.get_weight_set(db_session(), qid, name, current_user(), query.get("version"))
 
     @require("weights.manage")
     @blp.doc(**WEIGHTS_UPLOAD_BODY)

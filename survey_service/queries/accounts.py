@@ -44,6 +44,10 @@ def user_named(session: Session, name: str) -> User | None:
     return session.scalar(select(User).where(User.name == name))
 
 
+def all_names(session: Session) -> Sequence[str]:
+    return session.scalars(select(User.name)).all()
+
+
 def name_taken(session: Session, name: str) -> bool:
     return session.scalar(select(User.id).where(User.name == name)) is not None
 

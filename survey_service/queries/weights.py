@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, String, any_, bindparam, func, insert, select
+from sqlalchemy import ARRAY, String, any_, bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from survey_service.db import driver_cursor
@@ -55,12 +55,33 @@ def unrejected_after(
     return [(response_id, instance_id) for response_id, instance_id in page]
 
 
-def count_unrejected(session: Session, qid: str) -> int:
-    """How many responses of `qid` are not rejected (whoever may see them)."""
+def count_unrejected(session: Session, qid: str, user: Principal | None = None) -> int:
+    """How many responses of `qid` are not rejected (that the user may see, when given)."""
     counted = select(func.count(Response.id)).where(
         Response.questionnaire_id == qid, Response.review_state != ReviewState.REJECTED.value
     )
-    return session.scalar(counted) or 0
+    return session.scalar(counted if user is None else visible_to(counted, user)) or 0
+
+
+def visible_counts(session: Session, weight_set: WeightSet, user: Principal) -> tuple[int, int]:
+    """(entries, missing) of a stored set among the responses the user may see: its entries,
+    and the responses of its questionnaire received by its upload, not rejected, given no
+    weight by it."""
+    entries = select(func.count()).select_from(WeightSetEntry).join(Response)
+    entries = entries.where(WeightSetEntry.weight_set_id == weight_set.id)
+    weighted = exists().where(
+        WeightSetEntry.weight_set_id == weight_set.id, WeightSetEntry.response_id == Response.id
+    )
+    missing = select(func.count(Response.id)).where(
+        Response.questionnaire_id == weight_set.questionnaire_id,
+        Response.review_state != ReviewState.REJECTED.value,
+        Response.received_at <= weight_set.created_at,
+        ~weighted,
+    )
+    return (
+        session.scalar(visible_to(entries, user)) or 0,
+        session.scalar(visible_to(missing, user)) or 0,
+    )
 
 
 def latest_version(session: Session, qid: str, name: str) -> int | None:

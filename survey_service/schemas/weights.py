@@ -51,7 +51,10 @@ class WeightSetSummarySchema(Schema):
     entries = fields.Integer(required=True, metadata={"description": "Responses given a weight."})
     missing = fields.Integer(
         required=True,
-        metadata={"description": "Responses of the questionnaire, not rejected, given no weight."},
+        metadata={
+            "description": "Responses of the questionnaire that you may see, not rejected, "
+            "given no weight."
+        },
     )
     missing_instance_ids = fields.List(
         fields.String(),
@@ -65,9 +68,15 @@ class WeightSetVersionSchema(Schema):
     """One stored version of a weight set."""
 
     version = fields.Integer(required=True)
-    entries = fields.Integer(required=True)
+    entries = fields.Integer(
+        required=True, metadata={"description": "Responses given a weight, that you may see."}
+    )
     missing = fields.Integer(
-        required=True, metadata={"description": "Responses given no weight, at the upload."}
+        required=True,
+        metadata={
+            "description": "Responses received by the upload, not rejected, given no weight, "
+            "that you may see."
+        },
     )
     created_at = fields.DateTime(required=True)
     created_by = fields.Integer(allow_none=True, metadata={"description": "A user id."})

@@ -1,4 +1,12 @@
-"""Accounts: creating users, issuing and revoking API tokens, checking credentials."""
+"""Accounts: creating users, issuing and revoking API tokens, checking credentials.
+
+Who may manage whom: an admin with no countries (unrestricted) may do everything. An admin
+restricted to some countries never grants more than it has: every user it creates or edits,
+itself included, must end restricted to a non-empty subset of its countries (403
+`user.beyond_scope`), and it may not change, issue or revoke tokens of, or deactivate a user
+beyond its countries, that is one with a country it lacks or with none (403
+`user.out_of_scope`). Reading the list of users is not restricted.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +19,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from survey_service import codes, error_codes
+from survey_service import codes, error_codes, user_names
 from survey_service.db import utcnow
-from survey_service.errors import Conflict, FieldError, NotFound, Unprocessable
+from survey_service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from survey_service.models import ApiToken, Principal, Role, User
 from survey_service.queries import accounts as queries
 
@@ -53,16 +61,20 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def _check_user_fields(name: str, role: str, countries: Sequence[str]) -> list[dict[str, str]]:
-    errors = []
+def _name_errors(name: str) -> list[dict[str, str]]:
+    """The field errors of a new user's name (names never change: existing ones stay)."""
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
-        errors.append(
-            FieldError(
-                "name",
-                error_codes.USER_INVALID_NAME,
-                "1 to 64 letters, digits, '.', '_', '-' or '@'",
-            ).as_dict()
-        )
+        message = "1 to 64 letters, digits, '.', '_', '-' or '@'"
+        return [FieldError("name", error_codes.USER_INVALID_NAME, message).as_dict()]
+    if user_names.mixes_scripts(name):
+        mixed = ", ".join(sorted(user_names.scripts(name)))
+        message = f"letters of one script only, not {mixed}"
+        return [FieldError("name", error_codes.USER_MIXED_SCRIPT_NAME, message).as_dict()]
+    return []
+
+
+def _check_user_fields(role: str, countries: Sequence[str]) -> list[dict[str, str]]:
+    errors = []
     if role not in {r.value for r in Role}:
         errors.append(
             FieldError(
@@ -83,6 +95,52 @@ def _check_user_fields(name: str, role: str, countries: Sequence[str]) -> list[d
     return errors
 
 
+def _within(actor: Principal, countries: Sequence[str]) -> bool:
+    """Whether `countries` (empty: every country) grant no more than the actor has."""
+    return not actor.countries or (bool(countries) and set(countries) <= set(actor.countries))
+
+
+def check_grant(actor: Principal | None, countries: Sequence[str]) -> None:
+    """403 `user.beyond_scope` unless the actor may give a user these countries (`actor`
+    None: the service itself, as in the command line, which may do anything)."""
+    if actor is None or _within(actor, countries):
+        return
+    mine = ", ".join(actor.countries)
+    raise Forbidden(
+        error_codes.USER_BEYOND_SCOPE,
+        f"You are restricted to {mine}: a user you create or change must be restricted to "
+        f"some of these countries.",
+        errors=[
+            FieldError(
+                "countries", error_codes.USER_BEYOND_SCOPE, f"a non-empty subset of {mine}"
+            ).as_dict()
+        ],
+    )
+
+
+def check_may_manage(actor: Principal, user: User) -> None:
+    """403 `user.out_of_scope` unless the actor's countries cover all of the user's."""
+    if not _within(actor, user.countries):
+        raise Forbidden(
+            error_codes.USER_OUT_OF_SCOPE,
+            f"User {user.id} works beyond your countries ({', '.join(actor.countries)}).",
+        )
+
+
+def _check_not_look_alike(session: Session, name: str) -> None:
+    """422 `user.confusable_name` when the name looks like an existing user's."""
+    shape = user_names.skeleton(name)
+    # accounts are few (hundreds): their skeletons are computed, not stored
+    for existing in queries.all_names(session):
+        if user_names.skeleton(existing) == shape:
+            message = f"looks like the name of the existing user {existing!r}"
+            raise Unprocessable(
+                error_codes.USER_CONFUSABLE_NAME,
+                f"{name!r} {message}.",
+                errors=[FieldError("name", error_codes.USER_CONFUSABLE_NAME, message).as_dict()],
+            )
+
+
 def issue_token(session: Session, user: User, label: str = "") -> tuple[ApiToken, str]:
     """A new token for `user`; the secret is returned once and only its hash is stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -99,10 +157,14 @@ def create_user(
     countries: Iterable[str] = (),
     password: str | None = None,
     initial_label: str = "initial",
+    actor: Principal | None = None,
 ) -> tuple[User, str]:
-    """Create a user with a first API token; returns the user and the token's secret."""
+    """Create a user with a first API token; returns the user and the token's secret.
+    `actor` is the user creating it (None: the service itself). The name is stored in NFKC
+    form; one mixing scripts, or looking like an existing user's, is refused."""
+    name = user_names.normal_form(name)
     country_list = sorted({c.upper() for c in countries})
-    errors = _check_user_fields(name, role, country_list)
+    errors = _name_errors(name) + _check_user_fields(role, country_list)
     if password is not None and len(password) < 12:
         errors.append(
             FieldError(
@@ -111,8 +173,10 @@ def create_user(
         )
     if errors:
         raise Unprocessable(error_codes.USER_INVALID, "The user is not valid.", errors=errors)
+    check_grant(actor, country_list)
     if queries.name_taken(session, name):
         raise Conflict(error_codes.USER_EXISTS, f"A user named {name!r} already exists.")
+    _check_not_look_alike(session, name)
     user = User(
         name=name,
         role=role,
@@ -130,15 +194,20 @@ def update_user(
     session: Session,
     user: User,
     *,
+    actor: Principal | None = None,
     role: str | None = None,
     countries: Sequence[str] | None = None,
     active: bool | None = None,
 ) -> User:
-    """Change a user's role, countries or active flag."""
+    """Change a user's role, countries or active flag, as `actor` (None: the service)."""
+    if actor is not None:
+        check_may_manage(actor, user)
     country_list = sorted({c.upper() for c in countries}) if countries is not None else None
-    errors = _check_user_fields(user.name, role or user.role, country_list or [])
+    errors = _check_user_fields(role or user.role, country_list or [])
     if errors:
         raise Unprocessable(error_codes.USER_INVALID, "The user is not valid.", errors=errors)
+    if country_list is not None:
+        check_grant(actor, country_list)
     if role is not None:
         user.role = role
     if country_list is not None:
@@ -188,8 +257,12 @@ def authenticate_token(session: Session, secret: str) -> Principal | None:
 
 
 def authenticate_password(session: Session, name: str, password: str) -> Principal | None:
-    """The active user `name` if `password` (or one of its API tokens) matches, else None."""
+    """The active user `name` (as stored, or in the NFKC form names are stored in) if
+    `password` (or one of its API tokens) matches, else None."""
     user = queries.user_named(session, name)
+    normal = user_names.normal_form(name)
+    if user is None and normal != name:
+        user = queries.user_named(session, normal)
     if user is None or not user.active:
         return None
     if password.startswith(TOKEN_PREFIX):

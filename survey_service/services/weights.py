@@ -14,6 +14,7 @@ from survey_service.errors import FieldError, NotFound, Problems, Unprocessable
 from survey_service.models import Principal, WeightSet
 from survey_service.queries import questionnaires as questionnaire_queries
 from survey_service.queries import weights as queries
+from survey_service.queries.responses import sees_every_response
 from survey_service.services.questionnaires import get_questionnaire
 from survey_service.statistics.weight_csv import MAX_PROBLEMS, WeightRow, file_error
 
@@ -37,8 +38,9 @@ class WeightSetSummary:
 
 
 @dataclass(frozen=True)
-class WeightSetHistory:
-    """A named weight set: the fields of its latest version, and every version oldest first."""
+class WeightSetVersion:
+    """One stored version of a weight set, counted among the responses its reader may see:
+    a reader restricted to some countries (or an enumerator) learns nothing of the rest."""
 
     questionnaire_id: str
     name: str
@@ -47,7 +49,31 @@ class WeightSetHistory:
     missing: int
     created_at: datetime
     created_by: int | None
-    versions: list[WeightSet]
+
+
+@dataclass(frozen=True)
+class WeightSetHistory(WeightSetVersion):
+    """A named weight set: the fields of its latest version, and every version oldest first."""
+
+    versions: list[WeightSetVersion]
+
+
+def _as_seen_by(session: Session, weight_set: WeightSet, user: Principal) -> WeightSetVersion:
+    """The stored counts for a reader who sees every response; counted again among the
+    responses the user may see otherwise (missing: those received by the upload)."""
+    if sees_every_response(user):
+        entries, missing = weight_set.entries, weight_set.missing
+    else:
+        entries, missing = queries.visible_counts(session, weight_set, user)
+    return WeightSetVersion(
+        questionnaire_id=weight_set.questionnaire_id,
+        name=weight_set.name,
+        version=weight_set.version,
+        entries=entries,
+        missing=missing,
+        created_at=weight_set.created_at,
+        created_by=weight_set.created_by,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +140,9 @@ def put_weight_set(
     """Store `rows` as the next version of the weight set `name` of questionnaire `qid`.
 
     Every instance id must be a response of `qid` the user may see, or nothing is stored
-    (422 `weights.unknown_instance` listing the lines). `missing` counts the responses of
-    the questionnaire, not rejected, that the set gives no weight; the instance ids listed
-    with it are those the user may see.
+    (422 `weights.unknown_instance` listing the lines). The set stores as `missing` the
+    responses of the questionnaire, not rejected, that it gives no weight; the summary
+    counts and lists only those the user may see.
     """
     _check_name(name)
     # uploads of one questionnaire queue for the next version number; submissions go on
@@ -169,6 +195,8 @@ def put_weight_set(
     # every entry is a response of the questionnaire: the unweighted ones are the rest
     weighted_counted = sum(1 for response in found.values() if not response.rejected)
     weight_set.missing = max(queries.count_unrejected(session, qid) - weighted_counted, 0)
+    # every entry is visible to the uploader: the unweighted ones it may see are the rest
+    missing_seen = max(queries.count_unrejected(session, qid, user) - weighted_counted, 0)
     weighted = {response.id for response in found.values()}
     missing_ids = _first_unweighted(session, qid, weighted, user, MAX_MISSING_LISTED)
     session.flush()
@@ -177,39 +205,30 @@ def put_weight_set(
         name=name,
         version=weight_set.version,
         entries=weight_set.entries,
-        missing=weight_set.missing,
+        missing=missing_seen,
         missing_instance_ids=list(missing_ids),
         created_at=weight_set.created_at,
     )
 
 
-def list_weight_sets(session: Session, qid: str) -> list[WeightSetHistory]:
-    """Every named weight set of a questionnaire, by name, each with all its versions."""
+def list_weight_sets(session: Session, qid: str, user: Principal) -> list[WeightSetHistory]:
+    """Every named weight set of a questionnaire, by name, each with all its versions, as
+    the user may see them."""
     get_questionnaire(session, qid)
     found = queries.weight_sets_of(session, qid)
-    by_name: dict[str, list[WeightSet]] = {}
+    by_name: dict[str, list[WeightSetVersion]] = {}
     for weight_set in found:
-        by_name.setdefault(weight_set.name, []).append(weight_set)
-    histories = []
-    for name, versions in by_name.items():
-        latest = versions[-1]
-        histories.append(
-            WeightSetHistory(
-                questionnaire_id=qid,
-                name=name,
-                version=latest.version,
-                entries=latest.entries,
-                missing=latest.missing,
-                created_at=latest.created_at,
-                created_by=latest.created_by,
-                versions=versions,
-            )
-        )
-    return histories
+        by_name.setdefault(weight_set.name, []).append(_as_seen_by(session, weight_set, user))
+    return [
+        WeightSetHistory(**vars(versions[-1]), versions=versions) for versions in by_name.values()
+    ]
 
 
-def get_weight_set(session: Session, qid: str, name: str, version: int | None = None) -> WeightSet:
-    """One version of a weight set (the latest when `version` is None); 404 otherwise."""
+def get_weight_set(
+    session: Session, qid: str, name: str, user: Principal, version: int | None = None
+) -> WeightSetVersion:
+    """One version of a weight set (the latest when `version` is None) as the user may see
+    it; 404 otherwise."""
     found = queries.weight_set(session, qid, name, version)
     if found is None:
         get_questionnaire(session, qid)
@@ -218,4 +237,4 @@ def get_weight_set(session: Session, qid: str, name: str, version: int | None = 
             error_codes.WEIGHTS_NOT_FOUND,
             f"Questionnaire {qid!r} has no {which}weight set {name!r}.",
         )
-    return found
+    return _as_seen_by(session, found, user)

@@ -430,8 +430,32 @@ class TestAccess:
         assert stored(app) == (0, 0)
 
         summary = upload(client, kyrgyz, weights_csv((kg1, 1, "s", "p"))).get_json()
-        # the count covers the whole questionnaire; the ids only what the uploader may see
-        assert (summary["missing"], summary["missing_instance_ids"]) == (3, [kg2])
+        # the count and the ids cover only what the uploader may see: not the TJ households
+        assert (summary["missing"], summary["missing_instance_ids"]) == (1, [kg2])
+
+    def test_a_country_restricted_reader_counts_only_its_countries(
+        self,
+        client: FlaskClient,
+        admin: dict[str, str],
+        make_user: Callable[..., dict[str, str]],
+        households: Callable[..., list[str]],
+    ) -> None:
+        kg1, _kg2, tj1, _tj2, _tj3 = households("KG", "KG", "TJ", "TJ", "TJ")
+        uploaded = upload(client, admin, weights_csv((kg1, 1, "s", "p"), (tj1, 2, "s", "p")))
+        assert (uploaded.get_json()["entries"], uploaded.get_json()["missing"]) == (2, 3)
+        kyrgyz = {"Authorization": make_user("statistician", ("KG",))["Authorization"]}
+        tajik = {"Authorization": make_user("researcher", ("TJ",))["Authorization"]}
+        for reader, expected in ((kyrgyz, (1, 1)), (tajik, (1, 2)), (admin, (2, 3))):
+            record = client.get(f"{Q}/weights/final", headers=reader).get_json()
+            assert (record["entries"], record["missing"]) == expected
+            (listed,) = client.get(f"{Q}/weights", headers=reader).get_json()
+            assert (listed["entries"], listed["missing"]) == expected
+            (version,) = listed["versions"]
+            assert (version["entries"], version["missing"]) == expected
+        # households arriving after the upload are not counted as missing from it
+        households("KG")
+        record = client.get(f"{Q}/weights/final", headers=kyrgyz).get_json()
+        assert (record["entries"], record["missing"]) == (1, 1)
 
 
 class TestReading:

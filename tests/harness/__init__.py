@@ -1,1 +1,1 @@
-"""The reliability harness: fuzzing, authorization matrix, faults, bad input, migrations."""
+"""The reliability harness: schema fuzzing, authorization, faults, bad input, migrations."""
