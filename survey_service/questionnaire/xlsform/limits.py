@@ -29,6 +29,7 @@ and a few MB (the parts are streamed, never held whole).
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -51,7 +52,7 @@ _MAIN_NS: Final = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ROW: Final = f"{_MAIN_NS} row"
 _CELL: Final = f"{_MAIN_NS} c"
 _XML_PART: Final = re.compile(r"\.(xml|rels)$", re.IGNORECASE)
-_CELL_REF: Final = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+_COLUMN: Final = re.compile(r"\$?([A-Za-z]{1,3})")
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class WorkbookLimits:
     ratio_from: int = 1 * _MIB  # ... once it is larger than this
     rows: int = 20_000  # highest row number of a sheet
     columns: int = 1_000  # highest column number of a sheet
-    cells: int = 200_000  # cells written in all sheets together
+    cells: int = 100_000  # cells written in all sheets together
 
 
 LIMITS: Final = WorkbookLimits()
@@ -236,19 +237,27 @@ class _Cells:
         )
 
     def start(self, name: str, attributes: Mapping[str, str]) -> None:
-        if name == _ROW:
-            number = attributes.get("r")
-            self.row = int(number) if number and number.isdigit() else self.row + 1
-            self.column = 0
-        elif name == _CELL:
+        # called for every element of every part: kept to a few dictionary lookups
+        if name == _CELL:
             self.cells += 1
-            match = _CELL_REF.match(attributes.get("r", ""))
-            self.column = (
-                int(column_index_from_string(match.group(1).upper())) if match else self.column + 1
-            )
+            column = _column_number(attributes.get("r", "").rstrip("0123456789$"))
+            self.column = column if column else self.column + 1
+        elif name == _ROW:
+            number = attributes.get("r", "")
+            self.row = int(number) if number.isdigit() else self.row + 1
+            self.column = 0
         else:
             return
-        _check_counts(self.limits, self.part, self.row, self.column, self.cells)
+        limits = self.limits
+        if self.row > limits.rows or self.column > limits.columns or self.cells > limits.cells:
+            _check_counts(limits, self.part, self.row, self.column, self.cells)
+
+
+@functools.cache  # at most 18,278 keys: every one to three letters
+def _column_number(letters: str) -> int:
+    """The column of a cell reference's letters ("AB" -> 28), 0 when they are not one."""
+    match = _COLUMN.fullmatch(letters)
+    return int(column_index_from_string(match.group(1).upper())) if match else 0
 
 
 def _check_counts(limits: WorkbookLimits, sheet: str, row: int, column: int, cells: int) -> None:
