@@ -135,7 +135,8 @@ def test_download_a_version_as_xlsform_and_xform(
     assert_problem(missing, 404, "questionnaire.version_not_found")
 
 
-# Decompression bombs and their kin: refused before they are parsed, within a second
+# Decompression bombs and their kin: refused before they are parsed, within a second (of
+# the process's CPU time: wall time on a shared CI machine says more of its neighbours)
 
 BOMBS: dict[str, tuple[Callable[[], bytes], int, str]] = {
     # 64 MiB of strings in a 70 KB file (the 0.5 MB, 200 MB one cost 210 s and 1.1 GB)
@@ -192,13 +193,13 @@ def test_a_spreadsheet_bomb_is_refused_within_a_second_and_nothing_is_stored(
     content = make()
     assert len(content) < 2_000_000
     before = row_counts(app)
-    started = time.perf_counter()
+    started = time.process_time()
     response = client.post(
         "/api/v1/questionnaires",
         data=content,
         headers={**researcher, "Content-Type": XLSX_MEDIA_TYPE},
     )
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     problem = assert_problem(response, status, code)
     assert elapsed < 1.0
     assert row_counts(app) == before
@@ -230,14 +231,14 @@ def test_a_legacy_xls_with_too_many_rows_is_refused(client: FlaskClient, researc
         sheet.write(row, 0, "integer")
     out = io.BytesIO()
     book.save(out)
-    started = time.perf_counter()
+    started = time.process_time()
     response = client.post(
         "/api/v1/questionnaires",
         data=out.getvalue(),
         headers={**researcher, "Content-Type": "application/vnd.ms-excel"},
     )
     assert_problem(response, 413, "xlsform.too_many_rows")
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_the_problems_of_a_spreadsheet_are_listed_up_to_100_and_all_counted(
