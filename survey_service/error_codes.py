@@ -88,6 +88,14 @@ XLSFORM_UNSUPPORTED_FUNCTION: Final = "xlsform.unsupported_function"
 XLSFORM_INVALID_VALUE: Final = "xlsform.invalid_value"  # a cell's value its column refuses
 XLSFORM_STRUCTURE: Final = "xlsform.structure"  # begin/end group or repeat not matching
 XLSFORM_REJECTED: Final = "xlsform.rejected"  # pyxform cannot build it as an XForm
+XLSFORM_FORBIDDEN_XML: Final = "xlsform.forbidden_xml"  # a part with a DTD or entities
+# a workbook over one of its limits (413; questionnaire/xlsform/limits.py documents them)
+XLSFORM_TOO_MANY_ENTRIES: Final = "xlsform.too_many_entries"  # files in the .xlsx archive
+XLSFORM_TOO_LARGE: Final = "xlsform.too_large"  # uncompressed bytes of a part or of all
+XLSFORM_COMPRESSION_RATIO: Final = "xlsform.compression_ratio"  # a part inflates too much
+XLSFORM_TOO_MANY_ROWS: Final = "xlsform.too_many_rows"  # rows of a sheet
+XLSFORM_TOO_MANY_COLUMNS: Final = "xlsform.too_many_columns"  # columns of a sheet
+XLSFORM_TOO_MANY_CELLS: Final = "xlsform.too_many_cells"  # cells of the workbook
 
 # -- responses: intake, revisions, review ---------------------------------------------------
 RESPONSE_INVALID: Final = "response.invalid"  # answers failed validation (422), listed

@@ -7,8 +7,10 @@ import datetime
 import io
 import json
 import math
+import struct
 import uuid
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,13 @@ import polars as pl
 import pytest
 import sdmx
 import svy
+from flask import Flask
 from openpyxl import Workbook
 from sdmx.model import common, v30
 from sdmx.reader.csv import Reader
+from sqlalchemy import func, select
 
+from survey_service.db import Base
 from survey_service.expressions import ExpressionError, Value, parse
 from survey_service.questionnaire.definition import load_definition
 from survey_service.validation import ResponseValidator, ValidatedResponse
@@ -808,3 +813,121 @@ FEATURE_SETTINGS: Rows = [
 
 def feature_workbook() -> bytes:
     return xlsform_workbook(FEATURE_SURVEY, FEATURE_CHOICES, FEATURE_SETTINGS)
+
+
+# Spreadsheet bombs: small on disk, huge once inflated (each part is streamed into the zip)
+
+MIB = 1024 * 1024
+SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def small_xlsform(form_id: str = "bomb-form") -> bytes:
+    return xlsform_workbook(
+        [["type", "name", "label"], ["integer", "hh_size", "Household size"]],
+        settings=[["form_id"], [form_id]],
+    )
+
+
+def xlsx_with_parts(parts: dict[str, Callable[[], Iterator[bytes]]], base: bytes = b"") -> bytes:
+    """A workbook (`small_xlsform()` unless `base`) with each named part replaced or added,
+    its bytes streamed in chunks so that the test never holds the inflated part."""
+    source = zipfile.ZipFile(io.BytesIO(base or small_xlsform()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename not in parts:
+                target.writestr(info, source.read(info.filename))
+        for name, chunks in parts.items():
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with target.open(info, "w") as stream:
+                for chunk in chunks():
+                    stream.write(chunk)
+    return out.getvalue()
+
+
+def _repeated(head: bytes, filler: bytes, size: int, tail: bytes) -> Iterator[bytes]:
+    yield head
+    for _ in range(size // MIB):
+        yield filler * (MIB // len(filler))
+    yield tail
+
+
+def whitespace_sheet_bomb(size: int) -> bytes:
+    """The first sheet with `size` bytes of whitespace before its data (valid XML)."""
+    sheet = zipfile.ZipFile(io.BytesIO(small_xlsform())).read("xl/worksheets/sheet1.xml")
+    head, data, tail = sheet.partition(b"<sheetData>")
+    return xlsx_with_parts(
+        {"xl/worksheets/sheet1.xml": lambda: _repeated(head, b" ", size, data + tail)}
+    )
+
+
+def shared_strings_bomb(size: int) -> bytes:
+    """A sharedStrings.xml of one string of `size` letters."""
+    head = f'<sst xmlns="{SHEET_NS}" count="1" uniqueCount="1"><si><t>'.encode()
+    return xlsx_with_parts(
+        {"xl/sharedStrings.xml": lambda: _repeated(head, b"a", size, b"</t></si></sst>")}
+    )
+
+
+def rows_bomb(rows: int, columns: int = 1) -> bytes:
+    """The survey sheet with `rows` rows of `columns` numeric cells after its header."""
+
+    def sheet() -> Iterator[bytes]:
+        yield f'<worksheet xmlns="{SHEET_NS}"><sheetData>'.encode()
+        yield b'<row r="1"><c r="A1" t="inlineStr"><is><t>type</t></is></c></row>'
+        batch = []
+        for number in range(2, rows + 2):
+            # distinct numbers: compressing like a real sheet, not like a bomb
+            cells = "".join(f"<c><v>{number * columns + c}</v></c>" for c in range(columns))
+            batch.append(f'<row r="{number}">{cells}</row>')
+            if len(batch) == 10_000:
+                yield "".join(batch).encode()
+                batch = []
+        yield "".join(batch).encode() + b"</sheetData></worksheet>"
+
+    return xlsx_with_parts({"xl/worksheets/sheet1.xml": sheet})
+
+
+def xlsx_with_doctype(doctype: str) -> bytes:
+    """The first sheet preceded by a DTD (billion laughs, an external entity) it uses."""
+    sheet = zipfile.ZipFile(io.BytesIO(small_xlsform())).read("xl/worksheets/sheet1.xml")
+    body = sheet.split(b"?>", 1)[-1].replace(b"<t>hh_size</t>", b"<t>&e;</t>")
+    return xlsx_with_parts({"xl/worksheets/sheet1.xml": lambda: iter([doctype.encode(), body])})
+
+
+BILLION_LAUGHS = (
+    '<!DOCTYPE worksheet [<!ENTITY l0 "lol">'
+    + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    + '<!ENTITY e "&l9;">]>'
+)
+EXTERNAL_ENTITY = '<!DOCTYPE worksheet [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+
+
+def lying_sizes(content: bytes, part: str, declared: int) -> bytes:
+    """The archive with `part`'s uncompressed size declared as `declared` in both its local
+    header and the central directory (the data and CRC left as they are)."""
+    data = bytearray(content)
+    info = zipfile.ZipFile(io.BytesIO(content)).getinfo(part)
+    struct.pack_into("<I", data, info.header_offset + 22, declared)
+    start = 0
+    while (central := data.find(b"PK\x01\x02", start)) != -1:
+        (length,) = struct.unpack_from("<H", data, central + 28)
+        if bytes(data[central + 46 : central + 46 + length]) == part.encode():
+            struct.pack_into("<I", data, central + 24, declared)
+        start = central + 4
+    return bytes(data)
+
+
+def many_entries_xlsx(count: int) -> bytes:
+    return xlsx_with_parts({f"xl/media/empty{i}.bin": lambda: iter([b""]) for i in range(count)})
+
+
+def row_counts(app: Flask) -> dict[str, int]:
+    """The number of rows of every table of the schema: nothing stored leaves them equal."""
+    engine = app.extensions["survey"]["engine"]
+    with engine.connect() as connection:
+        return {
+            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in Base.metadata.sorted_tables
+        }

@@ -9,13 +9,26 @@ import orjson
 from flask import request
 
 from survey_service import error_codes
-from survey_service.errors import BadRequest, ServiceError, Unprocessable
-from survey_service.questionnaire.xlsform.reader import XLSFormError, definition_from_xlsform
+from survey_service.errors import BadRequest, Problems, ServiceError
+from survey_service.questionnaire.xlsform.reader import (
+    WorkbookTooLarge,
+    XLSFormError,
+    definition_from_xlsform,
+)
 
 
 class UnsupportedMediaType(ServiceError):
     status = 415
     title = "Unsupported media type"
+
+
+class ContentTooLarge(ServiceError):
+    status = 413
+    title = "Content too large"
+
+
+# the problems of a spreadsheet listed in one reply (all are counted in `problem_count`)
+XLSFORM_PROBLEMS_LISTED = 100
 
 
 _SPREADSHEET_TYPES = frozenset(
@@ -45,12 +58,17 @@ def definition_body() -> Any:
         return json_body()
     try:
         return definition_from_xlsform(content, filename)
-    except XLSFormError as exc:
-        raise Unprocessable(
-            error_codes.XLSFORM_INVALID,
-            f"The spreadsheet has {len(exc.problems)} problem(s); nothing was stored.",
-            errors=[dict(p) for p in exc.problems],
+    except WorkbookTooLarge as exc:
+        raise ContentTooLarge(
+            exc.code,
+            f"The spreadsheet is refused unread: {exc.message}; nothing was stored.",
+            extra={"limit": exc.limit, "maximum": exc.maximum},
         ) from exc
+    except XLSFormError as exc:
+        problems = Problems(limit=XLSFORM_PROBLEMS_LISTED)
+        for problem in exc.problems:
+            problems.add(problem["path"], problem["code"], problem["message"])
+        raise problems.error(error_codes.XLSFORM_INVALID, "The spreadsheet") from exc
 
 
 def json_body() -> Any:

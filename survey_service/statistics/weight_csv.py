@@ -127,6 +127,9 @@ def _code(value: str, column: str) -> str:
         return f"empty: the file has a {column} column, so every row needs one"
     if len(value) > MAX_CODE_LENGTH:
         return f"{len(value)} characters: at most {MAX_CODE_LENGTH}"
+    if "\0" in value:
+        # PostgreSQL cannot store a NUL in text (it was a 500 there, and stored on SQLite)
+        return f"a NUL character at position {value.index(chr(0)) + 1}"
     return ""
 
 

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Callable
 from typing import Any
 
 import openpyxl
+import pytest
+import xlwt  # type: ignore[import-untyped]  # no type hints
+from flask import Flask
 from flask.testing import FlaskClient
 
 from survey_service.questionnaire.xlsform.reader import definition_from_xlsform
 from survey_service.questionnaire.xlsform.vocabulary import XLSX_MEDIA_TYPE
 from survey_service.questionnaire.xlsform.writer import xlsform_from_definition
-from tests.helpers import assert_problem
+from tests.helpers import (
+    BILLION_LAUGHS,
+    EXTERNAL_ENTITY,
+    MIB,
+    assert_problem,
+    lying_sizes,
+    many_entries_xlsx,
+    row_counts,
+    rows_bomb,
+    shared_strings_bomb,
+    whitespace_sheet_bomb,
+    xlsx_with_doctype,
+)
 
 QID = "climate-migration-household"
 
@@ -116,3 +133,126 @@ def test_download_a_version_as_xlsform_and_xform(
     assert f'id="{QID}"'.encode() in xform.data and b'version="1"' in xform.data
     missing = client.get(f"/api/v1/questionnaires/{QID}/versions/2/xform", headers=admin)
     assert_problem(missing, 404, "questionnaire.version_not_found")
+
+
+# Decompression bombs and their kin: refused before they are parsed, within a second (of
+# the process's CPU time: wall time on a shared CI machine says more of its neighbours)
+
+BOMBS: dict[str, tuple[Callable[[], bytes], int, str]] = {
+    # 64 MiB of strings in a 70 KB file (the 0.5 MB, 200 MB one cost 210 s and 1.1 GB)
+    "shared strings of 64 MiB": (
+        lambda: shared_strings_bomb(64 * MIB),
+        413,
+        "xlsform.too_large",
+    ),
+    # whitespace inside a sheet (a 1 MB zip with 1 GiB of it cost 2 GB)
+    "a sheet of 64 MiB of whitespace": (
+        lambda: whitespace_sheet_bomb(64 * MIB),
+        413,
+        "xlsform.too_large",
+    ),
+    "a part inflating 1,000 times": (
+        lambda: whitespace_sheet_bomb(8 * MIB),
+        413,
+        "xlsform.compression_ratio",
+    ),
+    # the header says 1,000 bytes, the data inflates to 64 MiB: zipfile stops at the
+    # declared size and the CRC does not match
+    "a header lying about the size": (
+        lambda: lying_sizes(shared_strings_bomb(64 * MIB), "xl/sharedStrings.xml", 1_000),
+        422,
+        "xlsform.invalid",
+    ),
+    # the 130 KB workbook with 300k rows took 54 s and answered 299,999 errors
+    "300,000 rows": (lambda: rows_bomb(300_000), 413, "xlsform.too_many_rows"),
+    "1,500 columns": (lambda: rows_bomb(1, columns=1_500), 413, "xlsform.too_many_columns"),
+    "250,000 cells": (lambda: rows_bomb(5_000, columns=50), 413, "xlsform.too_many_cells"),
+    "1,000 files in the archive": (
+        lambda: many_entries_xlsx(1_000),
+        413,
+        "xlsform.too_many_entries",
+    ),
+    "billion laughs in a sheet": (
+        lambda: xlsx_with_doctype(BILLION_LAUGHS),
+        422,
+        "xlsform.invalid",
+    ),
+    "an external entity in a sheet": (
+        lambda: xlsx_with_doctype(EXTERNAL_ENTITY),
+        422,
+        "xlsform.invalid",
+    ),
+}
+
+
+@pytest.mark.parametrize("bomb", list(BOMBS))
+def test_a_spreadsheet_bomb_is_refused_within_a_second_and_nothing_is_stored(
+    app: Flask, client: FlaskClient, researcher: dict, bomb: str
+) -> None:
+    make, status, code = BOMBS[bomb]
+    content = make()
+    assert len(content) < 2_000_000
+    before = row_counts(app)
+    started = time.process_time()
+    response = client.post(
+        "/api/v1/questionnaires",
+        data=content,
+        headers={**researcher, "Content-Type": XLSX_MEDIA_TYPE},
+    )
+    elapsed = time.process_time() - started
+    problem = assert_problem(response, status, code)
+    assert elapsed < 1.0
+    assert row_counts(app) == before
+    if status == 413:
+        assert problem["limit"] and problem["maximum"] > 0
+        assert "nothing was stored" in problem["detail"]
+    else:
+        (error,) = problem["errors"]
+        expected = "xlsform.unreadable" if "lying" in bomb else "xlsform.forbidden_xml"
+        assert error["code"] == expected
+
+
+def test_a_bomb_sent_as_multipart_is_refused_too(client: FlaskClient, researcher: dict) -> None:
+    response = client.post(
+        "/api/v1/questionnaires",
+        data={"file": (io.BytesIO(whitespace_sheet_bomb(64 * MIB)), "household.xlsx")},
+        headers=researcher,
+        content_type="multipart/form-data",
+    )
+    problem = assert_problem(response, 413, "xlsform.too_large")
+    assert problem["limit"] == "entry_size"
+
+
+def test_a_legacy_xls_with_too_many_rows_is_refused(client: FlaskClient, researcher: dict) -> None:
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("survey")
+    sheet.write(0, 0, "type")
+    for row in range(1, 25_001):
+        sheet.write(row, 0, "integer")
+    out = io.BytesIO()
+    book.save(out)
+    started = time.process_time()
+    response = client.post(
+        "/api/v1/questionnaires",
+        data=out.getvalue(),
+        headers={**researcher, "Content-Type": "application/vnd.ms-excel"},
+    )
+    assert_problem(response, 413, "xlsform.too_many_rows")
+    assert time.process_time() - started < 1.0
+
+
+def test_the_problems_of_a_spreadsheet_are_listed_up_to_100_and_all_counted(
+    client: FlaskClient, researcher: dict
+) -> None:
+    photos = [["image", f"photo{i}", "Photo"] for i in range(150)]
+    rows = [["type", "name", "label"], ["integer", "hh_size", "Household size"], *photos]
+    response = client.post(
+        "/api/v1/questionnaires",
+        data=workbook(rows),
+        headers={**researcher, "Content-Type": XLSX_MEDIA_TYPE},
+    )
+    problem = assert_problem(response, 422, "xlsform.invalid")
+    assert len(problem["errors"]) == 100
+    assert problem["problem_count"] == 150
+    assert "The first 100 are listed, 50 more are not." in problem["detail"]
+    assert problem["errors"][0]["path"] == "survey!A3"

@@ -27,6 +27,13 @@ from survey_service.errors import FieldError
 from survey_service.expressions import ExpressionError, parse
 from survey_service.questionnaire.definition import SELECT_TYPES, check_definition, format_path
 from survey_service.questionnaire.xform import xform_problems
+from survey_service.questionnaire.xlsform.limits import (
+    LIMITS,
+    UnsafeWorkbook,
+    WorkbookLimits,
+    WorkbookTooLarge,
+    check_workbook,
+)
 from survey_service.questionnaire.xlsform.vocabulary import (
     CHOICES_COLUMNS,
     CHOICES_PLAIN,
@@ -47,7 +54,7 @@ from survey_service.questionnaire.xlsform.vocabulary import (
     other_question,
 )
 
-__all__ = ["XLSFormError", "definition_from_xlsform"]
+__all__ = ["WorkbookTooLarge", "XLSFormError", "definition_from_xlsform"]
 
 _EXPRESSION_KEYS: Final = (
     "relevant",
@@ -844,7 +851,7 @@ def _containers(questions: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]
             yield from _containers(children)
 
 
-def _read_workbook(content: bytes, filename: str) -> Any:
+def _read_workbook(content: bytes, filename: str, limits: WorkbookLimits) -> Any:
     suffix = PurePath(filename).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise XLSFormError(
@@ -856,6 +863,12 @@ def _read_workbook(content: bytes, filename: str) -> Any:
                 ).as_dict()
             ]
         )
+    try:
+        check_workbook(content, suffix, limits)
+    except UnsafeWorkbook as exc:
+        raise XLSFormError(
+            [FieldError(exc.path, exc.code, f"{filename!r}: {exc.message}").as_dict()]
+        ) from exc
     try:
         return get_xlsform(content, file_type=suffix)
     except (PyXFormError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:
@@ -870,14 +883,17 @@ def _read_workbook(content: bytes, filename: str) -> Any:
         ) from exc
 
 
-def definition_from_xlsform(content: bytes, filename: str) -> dict[str, Any]:
-    """The definition an XLSForm workbook describes; raises XLSFormError listing every problem.
+def definition_from_xlsform(
+    content: bytes, filename: str, limits: WorkbookLimits = LIMITS
+) -> dict[str, Any]:
+    """The definition an XLSForm workbook describes; raises XLSFormError listing every problem,
+    or WorkbookTooLarge for a workbook over `limits` (checked before it is parsed).
 
     The file is read by pyxform's reader; every cell ends up in the definition or in a problem
     (`{"path": "survey!B12", "code": "xlsform.unsupported_type", "message": ...}`). The result
     has passed `check_definition` and pyxform builds an XForm from it.
     """
-    data = _read_workbook(content, filename)
+    data = _read_workbook(content, filename, limits)
     reader = _Reader(data, _header_letters(content, PurePath(filename).suffix.lower()), filename)
     definition = reader.read()
     if reader.fatal:

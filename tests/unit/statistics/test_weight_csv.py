@@ -195,6 +195,13 @@ class TestRows:
         assert problems(text) == [("line 2.weight", "weights.invalid_row")]
         assert why in message(text)
 
+    @pytest.mark.parametrize("code", ["a\0b", "\0"])
+    def test_a_code_with_a_nul_is_refused(self, code: str) -> None:
+        # a NUL in a stratum was stored on SQLite and a 500 on PostgreSQL
+        text = f'instance_id,weight,stratum\n{A},1,"{code}"\n'
+        assert problems(text) == [("line 2.stratum", "weights.invalid_row")]
+        assert "a NUL character at position" in message(text)
+
     def test_decimal_comma_is_named(self) -> None:
         text = f'instance_id,weight\n{A},"1,25"\n'
         assert "decimal comma" in message(text)
