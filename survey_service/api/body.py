@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from typing import Any
 
 import orjson
@@ -51,6 +53,18 @@ def definition_body() -> Any:
             f"The spreadsheet has {len(exc.problems)} problem(s); nothing was stored.",
             errors=[dict(p) for p in exc.problems],
         ) from exc
+
+
+def spooled_body() -> bytes:
+    """The raw body, first copied in chunks to a temporary file (in memory up to 1 MiB), so
+    that one over the limit is refused (413) once past it, having held little in memory."""
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
+        shutil.copyfileobj(request.stream, spool, _CHUNK)
+        spool.seek(0)
+        return spool.read()
+
+
+_SPOOL_IN_MEMORY, _CHUNK = 1 << 20, 1 << 16
 
 
 def json_body() -> Any:
