@@ -14,13 +14,15 @@ from __future__ import annotations
 import io
 from typing import IO, Any, cast
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 
-#: The most of an unread body read and dropped after the reply, so that the connection can
-#: serve the next request; a longer body closes the connection instead (`Connection: close`).
-DRAIN_LIMIT = 1 << 20
+#: After a reply sent before its body was read, the rest of the body is read and dropped so
+#: that the connection can serve the next request, if it is at most SURVEY_MAX_CONTENT_LENGTH
+#: (what any request may send) plus DRAIN_MARGIN; a longer one closes the connection instead
+#: (`Connection: close`): a 200 MB upload refused is not read to its end.
+DRAIN_MARGIN = 1 << 20
 _CHUNK = 1 << 16
 
 
@@ -102,16 +104,16 @@ class SurveyRequest(Request):
             return io.BytesIO()  # as Werkzeug: a server that cannot end the body gives none
         return cast(IO[bytes], BodyStream(self.environ["wsgi.input"], length, limit))
 
-    def body_finished(self) -> bool:
+    def body_finished(self, budget: int) -> bool:
         """Whether the body has been read to its end, after reading and dropping what is
-        left of it (up to DRAIN_LIMIT bytes)."""
+        left of it (up to `budget` bytes)."""
         try:
             stream = self.__dict__.get("stream")
             if stream is None:
                 if self.content_length is None and "wsgi.input_terminated" not in self.environ:
                     return True
                 stream = BodyStream(self.environ["wsgi.input"], self.content_length, None)
-            return not isinstance(stream, BodyStream) or stream.drain(DRAIN_LIMIT)
+            return not isinstance(stream, BodyStream) or stream.drain(budget)
         except ClientDisconnected:
             return False
 
@@ -120,7 +122,8 @@ def _keep_connection_usable(response: Response) -> Response:
     # A reply sent before the body was read (401, 403, 413) would leave the rest of the body
     # on the connection, where the server takes it for the next request: the body is read
     # and dropped if short, else the connection closes once this reply is sent.
-    if isinstance(request, SurveyRequest) and not request.body_finished():
+    budget = (current_app.config["MAX_CONTENT_LENGTH"] or 0) + DRAIN_MARGIN
+    if isinstance(request, SurveyRequest) and not request.body_finished(budget):
         response.headers["Connection"] = "close"
     return response
 

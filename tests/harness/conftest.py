@@ -68,12 +68,15 @@ def _wait_until_serving(server: LiveServer, workers: int, deadline: float) -> No
         if server.log.read_text().count("Started worker-") < workers:
             time.sleep(0.05)
             continue
-        with contextlib.suppress(OSError):
-            connection = server.connection(timeout=1)
+        connection = server.connection(timeout=1)
+        try:
             connection.request("GET", "/api/v1/health")
             if connection.getresponse().status == 200:
-                connection.close()
                 return
+        except OSError:
+            pass
+        finally:
+            connection.close()
         time.sleep(0.05)
     raise RuntimeError(f"the server did not answer in time: {server.log.read_text()[-2000:]}")
 
