@@ -1,5 +1,5 @@
-"""Against the real server (granian): bodies over their limit, chunked or not, and keep-alive
-connections after a refusal."""
+"""Against the real server (granian): bodies over their limit, chunked or not, keep-alive
+connections after a refusal, and SQLite serving concurrent clients."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -181,3 +182,23 @@ def test_a_refused_body_too_large_to_drain_closes_the_connection_cleanly(
     connection = live_server.connection()
     assert_serves(connection)
     connection.close()
+
+
+def test_sixteen_clients_share_a_token_whose_last_use_is_stale(
+    live_server: LiveServer, published: dict[str, str]
+) -> None:
+    researcher = live_server.make_user("researcher")
+    database = database_file(live_server)
+
+    def read(_: int) -> int:
+        connection = live_server.connection()
+        reply, _ = call(connection, "GET", f"{Q}/responses?limit=5", researcher)
+        connection.close()
+        return reply.status
+
+    for _ in range(3):
+        with contextlib.closing(sqlite3.connect(database)) as db, db:  # a token last used a day ago
+            db.execute("UPDATE api_tokens SET last_used_at = datetime('now', '-1 day')")
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(read, range(16)))
+        assert statuses == [200] * 16
