@@ -110,6 +110,8 @@ def _authenticate(scheme: str, value: str, bookkeeping: Session) -> Principal | 
             name, _, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise Unauthorized(error_codes.AUTH_MALFORMED, "Malformed Basic credentials.") from exc
+        if "\x00" in name or "\x00" in password:  # no account holds it; PostgreSQL refuses it
+            raise Unauthorized(error_codes.AUTH_MALFORMED, "Malformed Basic credentials.")
         user = accounts.authenticate_password(session, name, password, bookkeeping=bookkeeping)
         if user is None:
             raise Unauthorized(error_codes.AUTH_INVALID_CREDENTIALS, "Wrong user name or password.")

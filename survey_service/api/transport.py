@@ -18,6 +18,8 @@ from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 
+from survey_service.api.body import printable, refuse_unstorable
+
 #: After a reply sent before its body was read, the rest of the body is read and dropped so
 #: that the connection can serve the next request, if it is at most SURVEY_MAX_CONTENT_LENGTH
 #: (what any request may send) plus DRAIN_MARGIN; a longer one closes the connection instead
@@ -128,7 +130,19 @@ def _keep_connection_usable(response: Response) -> Response:
     return response
 
 
+def _refuse_unstorable_url() -> None:
+    # a path or query parameter reaches queries as text: PostgreSQL cannot take U+0000
+    # (decoding the URL leaves no surrogate: bytes not in UTF-8 become U+FFFD)
+    query = request.args.items(multi=True)
+    refuse_unstorable(
+        [("path", request.path)]
+        + [(f"query.{printable(name)}", f"{name}{value}") for name, value in query]
+    )
+
+
 def init_transport(app: Flask) -> None:
-    """Every request of `app` reads its body through `BodyStream`."""
+    """Every request of `app` reads its body through `BodyStream`, and is refused first if
+    its URL holds text that cannot be stored."""
     app.request_class = SurveyRequest
+    app.before_request(_refuse_unstorable_url)
     app.after_request(_keep_connection_usable)
