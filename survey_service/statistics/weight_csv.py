@@ -127,6 +127,8 @@ def _code(value: str, column: str) -> str:
         return f"empty: the file has a {column} column, so every row needs one"
     if len(value) > MAX_CODE_LENGTH:
         return f"{len(value)} characters: at most {MAX_CODE_LENGTH}"
+    if "\x00" in value:  # SQLite would store it, PostgreSQL cannot: refused on both
+        return "holds U+0000, which cannot be stored"
     return ""
 
 

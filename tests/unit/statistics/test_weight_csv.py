@@ -174,6 +174,15 @@ class TestRows:
         assert by_path["line 5.psu"] == "101 characters: at most 100"
         assert by_path["line 8"] == "3 value(s), but the header names 4 column(s)"
 
+    def test_a_code_holding_nul_is_refused_as_no_database_here_stores_it(self) -> None:
+        text = f"instance_id,weight,stratum,psu\n{A},1.5,north\x00,7\n{B},2,south,\x00\n"
+        error = rejected(text)
+        by_path = {e["path"]: e["message"] for e in error.errors or []}
+        assert by_path == {
+            "line 2.stratum": "holds U+0000, which cannot be stored",
+            "line 3.psu": "holds U+0000, which cannot be stored",
+        }
+
     @pytest.mark.parametrize(
         ("weight", "why"),
         [
