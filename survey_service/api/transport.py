@@ -6,7 +6,8 @@ Werkzeug wraps a body without Content-Length (chunked) in a stream that silently
 whatever reads it (JSON, webargs, CSV, multipart forms), comes through `BodyStream`, which
 refuses the byte past the limit with a 413. The limit is the request's `max_content_length`
 when the body is first read (SURVEY_MAX_CONTENT_LENGTH, or SURVEY_MAX_UPLOAD_LENGTH where
-an upload raises it).
+an upload raises it). Before any view, a URL holding text that no database here can store
+(U+0000) is refused with its path, as JSON bodies are (api/body.py).
 """
 
 from __future__ import annotations
