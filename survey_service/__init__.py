@@ -22,12 +22,14 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from survey_service.api.context import init_request_session
     from survey_service.api.json import JSONProvider
     from survey_service.api.problems import register_problem_handlers
+    from survey_service.api.transport import init_transport
     from survey_service.db import make_engine, make_session_factory
     from survey_service.openrosa import views as openrosa_views
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     logging.basicConfig(level=settings.log_level.upper())
     app = Flask(__name__)
+    init_transport(app)  # every body within its limit, chunked or not
     app.json = JSONProvider(app)  # orjson: UTF-8 throughout, so labels in Cyrillic stay readable
     app.config.update(
         SETTINGS=settings,

@@ -18,6 +18,8 @@ REQUEST_INVALID: Final = "request.invalid"  # a body or query of the wrong shape
 REQUEST_INVALID_FIELD: Final = "request.invalid_field"  # one field of such a body
 REQUEST_INVALID_CURSOR: Final = "request.invalid_cursor"  # a listing cursor we did not issue
 REQUEST_INVALID_JSON: Final = "request.invalid_json"  # a body that is not JSON (or too deep)
+# text no database here can store (U+0000, a lone UTF-16 surrogate), listed at its paths (422)
+REQUEST_INVALID_TEXT: Final = "request.invalid_text"
 REQUEST_METHOD_NOT_ALLOWED: Final = "request.method_not_allowed"  # 405
 REQUEST_MISSING_FILE: Final = "request.missing_file"  # an upload without its file part
 REQUEST_NOT_ACCEPTABLE: Final = "request.not_acceptable"  # no representation asked for (406)

@@ -80,20 +80,37 @@ def _credentials() -> Principal | None:
     value = value.strip()
     if not header:
         return None
+    if request.method not in _SAFE_METHODS:
+        # on SQLite this request holds the write lock already (a second writer would wait
+        # for it in vain): the last use of a token is written with the request's changes
+        return _authenticate(scheme.lower(), value, db_session())
+    # A reading request writes a token's last use in a short transaction of its own
+    # (opened only if it writes): on SQLite its read transaction could not become a write
+    # once another connection has written (SQLITE_BUSY at once, whatever the timeout).
+    factory = cast(sessionmaker[Session], current_app.extensions["survey"]["sessions"])
+    with factory() as bookkeeping:
+        user = _authenticate(scheme.lower(), value, bookkeeping)
+        bookkeeping.commit()
+    return user
+
+
+def _authenticate(scheme: str, value: str, bookkeeping: Session) -> Principal | None:
     session = db_session()
-    if scheme.lower() == "bearer" and value:
-        user = accounts.authenticate_token(session, value)
+    if scheme == "bearer" and value:
+        user = accounts.authenticate_token(session, value, bookkeeping=bookkeeping)
         if user is None:
             raise Unauthorized(
                 error_codes.AUTH_INVALID_TOKEN, "The bearer token is unknown or revoked."
             )
         return user
-    if scheme.lower() == "basic" and value:
+    if scheme == "basic" and value:
         try:
             name, _, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise Unauthorized(error_codes.AUTH_MALFORMED, "Malformed Basic credentials.") from exc
-        user = accounts.authenticate_password(session, name, password)
+        if "\x00" in name or "\x00" in password:  # no account holds it; PostgreSQL refuses it
+            raise Unauthorized(error_codes.AUTH_MALFORMED, "Malformed Basic credentials.")
+        user = accounts.authenticate_password(session, name, password, bookkeeping=bookkeeping)
         if user is None:
             raise Unauthorized(error_codes.AUTH_INVALID_CREDENTIALS, "Wrong user name or password.")
         return user

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from survey_service import error_codes
 from survey_service.api.blueprint import Blueprint
-from survey_service.api.body import UnsupportedMediaType
+from survey_service.api.body import UnsupportedMediaType, spooled_body
 from survey_service.api.context import current_user, db_session, require
 from survey_service.errors import BadRequest
 from survey_service.schemas.weights import (
@@ -38,7 +38,7 @@ def csv_body() -> bytes:
     """
     request.max_content_length = current_app.extensions["survey"]["settings"].max_upload_length
     if request.mimetype == "text/csv":
-        return request.get_data()
+        return spooled_body()
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:

@@ -240,8 +240,14 @@ def revoke_token(session: Session, token_id: int, user: User | Principal | None 
     return token
 
 
-def authenticate_token(session: Session, secret: str) -> Principal | None:
-    """The active user holding a live token with this secret, or None."""
+def authenticate_token(
+    session: Session, secret: str, *, bookkeeping: Session | None = None
+) -> Principal | None:
+    """The active user holding a live token with this secret, or None.
+
+    The token's last use is written through `bookkeeping` (default: `session`): a reading
+    request passes a session of its own, as on SQLite a read transaction cannot turn into a
+    write once another connection has written (SQLITE_BUSY at once, whatever the timeout)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     found = queries.token_holder(session, hash_token(secret))
@@ -252,13 +258,16 @@ def authenticate_token(session: Session, secret: str) -> Principal | None:
         return None
     now = utcnow()
     if last_used_at is None or now - last_used_at > _LAST_USED_RESOLUTION:
-        queries.mark_token_used(session, token_id, now)
+        queries.mark_token_used(bookkeeping or session, token_id, now)
     return Principal(user_id, name, role, tuple(countries or ()))
 
 
-def authenticate_password(session: Session, name: str, password: str) -> Principal | None:
+def authenticate_password(
+    session: Session, name: str, password: str, *, bookkeeping: Session | None = None
+) -> Principal | None:
     """The active user `name` (as stored, or in the NFKC form names are stored in) if
-    `password` (or one of its API tokens) matches, else None."""
+    `password` (or one of its API tokens) matches, else None; `bookkeeping` as for
+    `authenticate_token`."""
     user = queries.user_named(session, name)
     normal = user_names.normal_form(name)
     if user is None and normal != name:
@@ -266,7 +275,7 @@ def authenticate_password(session: Session, name: str, password: str) -> Princip
     if user is None or not user.active:
         return None
     if password.startswith(TOKEN_PREFIX):
-        token_user = authenticate_token(session, password)
+        token_user = authenticate_token(session, password, bookkeeping=bookkeeping)
         return token_user if token_user is not None and token_user.id == user.id else None
     if user.password_hash and verify_password(user.password_hash, password):
         return Principal.of(user)
