@@ -109,7 +109,7 @@ def _render(qid: str, table: Table, form: str, lang: str | None) -> Response:
     return response
 
 
-@blp.route("/questionnaires/<string:qid>/aggregates")
+@blp.route("/questionnaires/<qid:qid>/aggregates")
 class Aggregates(MethodView):
     @require("aggregates.read")
     @blp.arguments(AggregateQuerySchema, location="query", unknown=RAISE)

@@ -1,1 +1,1 @@
-"""The reliability harness: schema fuzzing, the authorization matrix, faults, bad input, migrations."""
+"""The reliability harness: schema fuzzing, authorization, faults, bad input, migrations."""
