@@ -29,7 +29,7 @@ class Moment(fields.Field):  # type: ignore[type-arg] # marshmallow's Field is g
                 moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
                 if moment.tzinfo is not None:
                     return moment.astimezone(datetime.UTC)
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: before year 1 in UTC
                 pass
         raise ValidationError("an ISO 8601 date (2025-06-01) or a date-time with an offset")
 
