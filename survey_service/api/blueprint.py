@@ -18,6 +18,7 @@ from survey_service.api.body import read_json
 from survey_service.api.problems import PROBLEM_MEDIA_TYPE
 from survey_service.instance_ids import INSTANCE_ID_PATTERN
 from survey_service.questionnaire.definition import definition_schema
+from survey_service.schemas import INT32_MAX
 from survey_service.schemas.problems import ProblemSchema
 from survey_service.services.weights import NAME_PATTERN
 
@@ -40,12 +41,13 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc] # flask-smorest 
     ARGUMENTS_PARSER = _Parser()
 
 
-class Int64Converter(IntegerConverter):
-    """`<int:...>` in paths, up to 2**63 - 1: a larger id or version matches no route (404)
-    rather than reaching the database, whose drivers refuse it."""
+class Int32Converter(IntegerConverter):
+    """`<int:...>` in paths, up to 2**31 - 1 (the ids, versions and revisions are integer
+    columns): a larger one matches no route (404) rather than reaching the database, which
+    refuses it (PostgreSQL: integer out of range; SQLite's driver beyond 64 bits)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", INT32_MAX)
         super().__init__(*args, **kwargs)
 
     @staticmethod
@@ -53,7 +55,7 @@ class Int64Converter(IntegerConverter):
         """The path parameter in the OpenAPI document, with the converter's own bounds."""
         return {
             "type": "integer",
-            "format": "int64",
+            "format": "int32",
             "minimum": converter.min or 0,
             "maximum": converter.max,
         }
@@ -91,7 +93,7 @@ class WeightSetNameConverter(_PatternConverter):
 
 #: the converters of the paths, by the name routes use (`<qid:qid>`), with their schemas
 CONVERTERS: dict[str, tuple[type[BaseConverter], Callable[[Any], dict[str, Any]]]] = {
-    "int": (Int64Converter, Int64Converter.schema),
+    "int": (Int32Converter, Int32Converter.schema),
     "qid": (QuestionnaireIdConverter, QuestionnaireIdConverter.schema),
     "instance_id": (InstanceIdConverter, InstanceIdConverter.schema),
     "weight_set": (WeightSetNameConverter, WeightSetNameConverter.schema),

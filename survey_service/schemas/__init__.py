@@ -5,9 +5,12 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-# versions and counts sent by clients: beyond 64 bits they would match nothing, and the
-# database drivers refuse them (SQLite's with an OverflowError)
-POSITIVE = validate.Range(min=1, max=2**63 - 1)
+#: the largest id, version or revision: they are integer columns, which PostgreSQL keeps in
+#: 32 bits (a larger number is "integer out of range" there, and SQLite's driver refuses
+#: numbers beyond 64 bits with an OverflowError)
+INT32_MAX = 2**31 - 1
+# versions and counts sent by clients
+POSITIVE = validate.Range(min=1, max=INT32_MAX)
 
 
 class UtcDateTime(fields.AwareDateTime):
