@@ -124,6 +124,7 @@ class VersionByNumber(MethodView):
 class VersionXLSForm(MethodView):
     @authenticated
     @blp.response(200, description="The version as an XLSForm workbook.")
+    @blp.doc(responses={"200": {"content": {XLSX_MEDIA_TYPE: {"schema": _SPREADSHEET}}}})
     def get(self, qid: str, version: int) -> Any:
         """The version as an XLSForm spreadsheet (reads back into the same definition)."""
         found = service.get_version(db_session(), qid, version)
@@ -138,6 +139,7 @@ class VersionXLSForm(MethodView):
 class VersionXForm(MethodView):
     @authenticated
     @blp.response(200, description="The XForm XML that ODK Collect and Enketo download.")
+    @blp.doc(responses={"200": {"content": {"text/xml": {"schema": {"type": "string"}}}}})
     def get(self, qid: str, version: int) -> Any:
         """The version as an XForm."""
         xform = openrosa.xform_for(db_session(), qid, version)

@@ -158,3 +158,29 @@ def test_the_aggregate_table_schema_names_every_field_sent(document: dict[str, A
     }
     assert set(table["properties"]) == sent
     assert set(table["required"]) == sent
+
+
+@pytest.mark.parametrize(
+    ("path", "media_types"),
+    [
+        (
+            "/api/v1/questionnaires/{qid}/aggregates",
+            {
+                "application/json",
+                "text/csv; charset=utf-8; header=present",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.sdmx.data+csv; version=2.0.0",
+            },
+        ),
+        ("/api/v1/questionnaires/{qid}/versions/{version}/xform", {"text/xml"}),
+        (
+            "/api/v1/questionnaires/{qid}/versions/{version}/xlsform",
+            {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        ),
+    ],
+)
+def test_files_are_documented_with_their_media_types(
+    document: dict[str, Any], path: str, media_types: set[str]
+) -> None:
+    # found by the schema fuzzing: format=sdmx-csv answered a media type the document lacked
+    assert set(document["paths"][path]["get"]["responses"]["200"]["content"]) == media_types
