@@ -15,10 +15,8 @@ __all__ = ["create_app"]
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     """Build the WSGI app; `config` overrides settings (a mapping) or replaces them."""
-    from flask_smorest import Api
-
     from survey_service.api import aggregates, health, questionnaires, responses, users, weights
-    from survey_service.api.blueprint import Int64Converter
+    from survey_service.api.blueprint import Api
     from survey_service.api.context import init_request_session
     from survey_service.api.json import JSONProvider
     from survey_service.api.problems import register_problem_handlers
@@ -57,9 +55,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         "engine": engine,
         "sessions": make_session_factory(engine),
     }
-    app.url_map.converters["int"] = Int64Converter  # before any route is added
     api = Api(app)
-    api.register_converter(Int64Converter, Int64Converter.schema)
+    api.register_converters(app)  # before any blueprint's route is added
     blueprints = (health, questionnaires, responses, users, weights, aggregates)
     for module in blueprints:
         api.register_blueprint(module.blp)

@@ -9,6 +9,8 @@ from typing import Any
 from survey_service import error_codes
 from survey_service.errors import FieldError, Unprocessable
 
+#: what `normalize_instance_id` takes, as clients send it (the OpenAPI path parameter's pattern)
+INSTANCE_ID_PATTERN = "^(uuid:)?[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$"
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 

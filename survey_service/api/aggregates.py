@@ -44,6 +44,21 @@ _FILE_MEDIA_TYPES = {
     "sdmx-csv": (SDMX_CSV_MEDIA_TYPE, "csv"),
 }
 _FILE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+#: the 200 reply's media types, chosen by `format`, for the document (this replaces the
+#: content `blp.response` declares, so JSON is named again)
+_FILES_DOC = {
+    "responses": {
+        "200": {
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/AggregateTable"}},
+                **{
+                    media_type: {"schema": {"type": "string", "format": "binary"}}
+                    for media_type, _ in _FILE_MEDIA_TYPES.values()
+                },
+            }
+        }
+    }
+}
 
 
 def _request(data: dict[str, Any]) -> service.AggregateRequest:
@@ -109,11 +124,12 @@ def _render(qid: str, table: Table, form: str, lang: str | None) -> Response:
     return response
 
 
-@blp.route("/questionnaires/<string:qid>/aggregates")
+@blp.route("/questionnaires/<qid:qid>/aggregates")
 class Aggregates(MethodView):
     @require("aggregates.read")
     @blp.arguments(AggregateQuerySchema, location="query", unknown=RAISE)
     @blp.response(200, AggregateTableSchema)
+    @blp.doc(**_FILES_DOC)
     def get(self, data: dict[str, Any], qid: str) -> Any:
         """Estimates for every cell of a table, with standard errors, under disclosure control.
 
@@ -125,6 +141,7 @@ class Aggregates(MethodView):
     @require("aggregates.read")
     @blp.arguments(AggregateBodySchema, unknown=RAISE)
     @blp.response(200, AggregateTableSchema)
+    @blp.doc(**_FILES_DOC)
     def post(self, data: dict[str, Any], qid: str) -> Any:
         """The same as GET, with the specification as a JSON body (for long ones)."""
         return _answer(qid, data)

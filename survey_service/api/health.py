@@ -22,6 +22,7 @@ class HealthSchema(Schema):
 
 @blp.route("/health")
 class Health(MethodView):
+    @blp.doc(security=[])  # public: load balancers and monitors carry no token
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, schema=HealthSchema, description="The database is unreachable.")
     def get(self) -> Any:

@@ -66,7 +66,7 @@ class Questionnaires(MethodView):
         return questionnaire, 201, {"Location": location}
 
 
-@blp.route("/<string:qid>")
+@blp.route("/<qid:qid>")
 class QuestionnaireById(MethodView):
     @authenticated
     @blp.response(200, QuestionnaireDetailSchema)
@@ -75,7 +75,7 @@ class QuestionnaireById(MethodView):
         return service.get_questionnaire(db_session(), qid)
 
 
-@blp.route("/<string:qid>/draft")
+@blp.route("/<qid:qid>/draft")
 class Draft(MethodView):
     @authenticated
     @blp.response(200, description="The draft definition.")
@@ -91,7 +91,7 @@ class Draft(MethodView):
         return service.update_draft(db_session(), qid, definition_body(), current_user())
 
 
-@blp.route("/<string:qid>/publish")
+@blp.route("/<qid:qid>/publish")
 class Publish(MethodView):
     @require("questionnaires.edit")
     @blp.response(201, VersionSchema)
@@ -102,7 +102,7 @@ class Publish(MethodView):
         return version, 201, {"Location": location}
 
 
-@blp.route("/<string:qid>/versions")
+@blp.route("/<qid:qid>/versions")
 class Versions(MethodView):
     @authenticated
     @blp.response(200, VersionSummarySchema(many=True))
@@ -111,7 +111,7 @@ class Versions(MethodView):
         return service.list_versions(db_session(), qid)
 
 
-@blp.route("/<string:qid>/versions/<int:version>")
+@blp.route("/<qid:qid>/versions/<int:version>")
 class VersionByNumber(MethodView):
     @authenticated
     @blp.response(200, VersionSchema)
@@ -120,10 +120,11 @@ class VersionByNumber(MethodView):
         return service.get_version(db_session(), qid, version)
 
 
-@blp.route("/<string:qid>/versions/<int:version>/xlsform")
+@blp.route("/<qid:qid>/versions/<int:version>/xlsform")
 class VersionXLSForm(MethodView):
     @authenticated
     @blp.response(200, description="The version as an XLSForm workbook.")
+    @blp.doc(responses={"200": {"content": {XLSX_MEDIA_TYPE: {"schema": _SPREADSHEET}}}})
     def get(self, qid: str, version: int) -> Any:
         """The version as an XLSForm spreadsheet (reads back into the same definition)."""
         found = service.get_version(db_session(), qid, version)
@@ -134,17 +135,18 @@ class VersionXLSForm(MethodView):
         )
 
 
-@blp.route("/<string:qid>/versions/<int:version>/xform")
+@blp.route("/<qid:qid>/versions/<int:version>/xform")
 class VersionXForm(MethodView):
     @authenticated
     @blp.response(200, description="The XForm XML that ODK Collect and Enketo download.")
+    @blp.doc(responses={"200": {"content": {"text/xml": {"schema": {"type": "string"}}}}})
     def get(self, qid: str, version: int) -> Any:
         """The version as an XForm."""
         xform = openrosa.xform_for(db_session(), qid, version)
         return Response(xform.xml, mimetype="text/xml", headers={"ETag": f'"{xform.hash}"'})
 
 
-@blp.route("/<string:qid>/close")
+@blp.route("/<qid:qid>/close")
 class Close(MethodView):
     @require("questionnaires.edit")
     @blp.response(200, QuestionnaireSchema)
@@ -153,7 +155,7 @@ class Close(MethodView):
         return service.set_status(db_session(), qid, QuestionnaireStatus.CLOSED, current_user())
 
 
-@blp.route("/<string:qid>/open")
+@blp.route("/<qid:qid>/open")
 class Open(MethodView):
     @require("questionnaires.edit")
     @blp.response(200, QuestionnaireSchema)

@@ -101,7 +101,7 @@ _BATCH_BODY = {
 }
 
 
-@blp.route("/questionnaires/<string:qid>/responses")
+@blp.route("/questionnaires/<qid:qid>/responses")
 class Responses(MethodView):
     @require("responses.submit")
     @blp.doc(**_SUBMISSION_BODY)
@@ -153,7 +153,7 @@ def _batch_items(data: Any) -> list[Any]:
     return items
 
 
-@blp.route("/questionnaires/<string:qid>/responses/batch")
+@blp.route("/questionnaires/<qid:qid>/responses/batch")
 class ResponseBatch(MethodView):
     @require("responses.submit")
     @blp.doc(**_BATCH_BODY)
@@ -188,7 +188,7 @@ class ResponseBatch(MethodView):
         return Response(dumps(body), mimetype="application/json")
 
 
-@blp.route("/responses/<string:instance_id>")
+@blp.route("/responses/<instance_id:instance_id>")
 class ResponseById(MethodView):
     @require("responses.read")
     @blp.response(200, ResponseSchema)
@@ -212,7 +212,7 @@ class ResponseById(MethodView):
         return response
 
 
-@blp.route("/responses/<string:instance_id>/revisions")
+@blp.route("/responses/<instance_id:instance_id>/revisions")
 class Revisions(MethodView):
     @require("responses.read")
     @blp.response(200, RevisionSchema(many=True))
@@ -221,7 +221,7 @@ class Revisions(MethodView):
         return service.list_revisions(db_session(), instance_id, current_user())
 
 
-@blp.route("/responses/<string:instance_id>/revisions/<int:revision>")
+@blp.route("/responses/<instance_id:instance_id>/revisions/<int:revision>")
 class RevisionByNumber(MethodView):
     @require("responses.read")
     @blp.response(200, RevisionSchema)
@@ -230,7 +230,7 @@ class RevisionByNumber(MethodView):
         return service.get_revision(db_session(), instance_id, revision, current_user())
 
 
-@blp.route("/responses/<string:instance_id>/review")
+@blp.route("/responses/<instance_id:instance_id>/review")
 class Review(MethodView):
     @require("responses.review")
     @blp.arguments(ReviewCreateSchema)

@@ -16,6 +16,7 @@ from survey_service.models import Role, User
 from survey_service.schemas.accounts import (
     CreatedUserSchema,
     NewTokenSchema,
+    TokenCreateSchema,
     TokenSchema,
     UserCreateSchema,
     UserSchema,
@@ -102,10 +103,11 @@ class Tokens(MethodView):
         return _self_or_admin(user_id).tokens
 
     @authenticated
-    @blp.arguments(TokenSchema)
+    @blp.arguments(TokenCreateSchema, required=False)
     @blp.response(201, NewTokenSchema)
     def post(self, data: dict[str, Any], user_id: int) -> Any:
-        """Issue a new token; the secret is in this reply only."""
+        """Issue a new token (the body, with a label, is optional); the secret is in this
+        reply only."""
         user = _self_or_admin(user_id)
         token, secret = accounts.issue_token(db_session(), user, data.get("label", ""))
         return _with_secret(token, TokenSchema, secret), 201

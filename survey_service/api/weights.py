@@ -54,7 +54,7 @@ def csv_body() -> bytes:
     )
 
 
-@blp.route("/questionnaires/<string:qid>/weights")
+@blp.route("/questionnaires/<qid:qid>/weights")
 class WeightSets(MethodView):
     @require("aggregates.read")
     @blp.response(200, WeightSetHistorySchema(many=True))
@@ -63,7 +63,7 @@ class WeightSets(MethodView):
         return service.list_weight_sets(db_session(), qid, current_user())
 
 
-@blp.route("/questionnaires/<string:qid>/weights/<string:name>")
+@blp.route("/questionnaires/<qid:qid>/weights/<weight_set:name>")
 class WeightSetByName(MethodView):
     @require("aggregates.read")
     @blp.arguments(WeightSetQuerySchema, location="query")

@@ -9,10 +9,20 @@ from survey_service.models import Role
 _ROLES = [r.value for r in Role]
 
 
+class TokenCreateSchema(Schema):
+    """The optional body of a token request."""
+
+    label = fields.String(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "What the token is for ('tablet 7'); default empty."},
+    )
+
+
 class TokenSchema(Schema):
     id = fields.Integer(dump_only=True)
     prefix = fields.String(dump_only=True, metadata={"description": "First characters."})
-    label = fields.String(load_default="", validate=validate.Length(max=100))
+    label = fields.String()
     created_at = fields.DateTime(dump_only=True)
     last_used_at = fields.DateTime(dump_only=True, allow_none=True)
     revoked_at = fields.DateTime(dump_only=True, allow_none=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 from webargs.fields import DelimitedList
 
 from survey_service.codes import AGE_GROUPS, SINGLE_PSU_RULES
@@ -29,7 +29,7 @@ class Moment(fields.Field):  # type: ignore[type-arg] # marshmallow's Field is g
                 moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
                 if moment.tzinfo is not None:
                     return moment.astimezone(datetime.UTC)
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: before year 1 in UTC
                 pass
         raise ValidationError("an ISO 8601 date (2025-06-01) or a date-time with an offset")
 
@@ -140,25 +140,101 @@ class AggregateBodySchema(_AggregateFields):
 class AggregateCellSchema(Schema):
     """One cell: its code per dimension (named after the dimension), then the figures."""
 
-    estimate = fields.Float(allow_none=True)
-    se = fields.Float(allow_none=True)
-    ci_low = fields.Float(allow_none=True)
-    ci_high = fields.Float(allow_none=True)
-    cv = fields.Float(allow_none=True)
-    deff = fields.Float(allow_none=True)
-    df = fields.Integer(allow_none=True)
-    n = fields.Integer(allow_none=True, **_description("Unweighted units."))
-    sum_weights = fields.Float(allow_none=True)
-    OBS_STATUS = fields.String(**_description("A normal, U low reliability, Q suppressed"))
-    CONF_STATUS = fields.String(**_description("F free, A primary, D secondary suppression"))
+    class Meta:
+        unknown = INCLUDE  # the dimensions' codes, under the dimensions' names
+
+    estimate = fields.Float(required=True, allow_none=True)
+    se = fields.Float(required=True, allow_none=True)
+    ci_low = fields.Float(required=True, allow_none=True)
+    ci_high = fields.Float(required=True, allow_none=True)
+    cv = fields.Float(required=True, allow_none=True)
+    deff = fields.Float(required=True, allow_none=True)
+    df = fields.Integer(required=True, allow_none=True)
+    n = fields.Integer(required=True, allow_none=True, **_description("Unweighted units."))
+    sum_weights = fields.Float(required=True, allow_none=True)
+    OBS_STATUS = fields.String(
+        required=True, **_description("A normal, U low reliability, Q suppressed")
+    )
+    CONF_STATUS = fields.String(
+        required=True, **_description("F free, A primary, D secondary suppression")
+    )
+
+
+def _either(text: str, *schemas: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"description": text, "oneOf": list(schemas)}}
+
+
+_STRING = {"type": "string"}
+_INTEGER = {"type": "integer"}
 
 
 class AggregateTableSchema(Schema):
-    cells = fields.List(fields.Nested(AggregateCellSchema))
-    dimensions = fields.List(fields.String())
-    stat = fields.String()
-    variable = fields.String()
-    unit = fields.String()
-    design = fields.Dict(**_description("strata, PSUs and degrees of freedom"))
-    disclosure_control = fields.Raw()
-    reference_period = fields.Dict(allow_none=True)
+    """The JSON answer: the cells, then what they estimate and how (`to_json`)."""
+
+    cells = fields.List(fields.Nested(AggregateCellSchema), required=True)
+    dimensions = fields.List(fields.String(), required=True)
+    questionnaire = fields.String(required=True)
+    definition_version = fields.Integer(
+        required=True, **_description("The version whose definition planned the table.")
+    )
+    versions = fields.Raw(
+        required=True,
+        **_either(
+            "The versions counted.",
+            {"type": "array", "items": _INTEGER},
+            {"const": "all"},
+        ),
+    )
+    stat = fields.String(required=True)
+    variable = fields.String(required=True, **_description("'units' for a count."))
+    value = fields.String(required=True, allow_none=True)
+    denominator = fields.String(required=True, allow_none=True)
+    unit = fields.String(required=True)
+    filters = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+    review_states = fields.Raw(
+        required=True,
+        **_either(
+            "The review states counted.",
+            {"type": "array", "items": _STRING},
+            {"const": "all but rejected"},
+        ),
+    )
+    weights = fields.Raw(
+        required=True,
+        **_either(
+            "The weight set used, or the design weight of the questionnaire.",
+            {
+                "type": "object",
+                "properties": {"name": _STRING, "version": _INTEGER},
+                "required": ["name", "version"],
+            },
+            {"const": "design"},
+        ),
+    )
+    confidence = fields.Float(required=True)
+    single_psu = fields.String(required=True)
+    design = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        **_description("strata, PSUs and degrees of freedom"),
+    )
+    excluded_without_weight = fields.Integer(required=True)
+    margins = fields.Boolean(required=True)
+    disclosure_control = fields.Raw(
+        required=True,
+        **_either(
+            "Its threshold, the CV above which a value is flagged, secondary suppression; or "
+            "why it is off.",
+            {"type": "object"},
+            _STRING,
+        ),
+    )
+    reference_period = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        allow_none=True,
+        **_description("First and last day of collection (from, to); null without responses."),
+    )
+    generated_at = fields.DateTime(required=True)

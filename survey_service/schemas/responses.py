@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from survey_service.codes import DESIGN_ROLES, TAGS
 from survey_service.models import ReviewState
-from survey_service.schemas import POSITIVE
+from survey_service.schemas import POSITIVE, UtcDateTime
 
 _STATES = [s.value for s in ReviewState]
 
@@ -136,10 +136,10 @@ class ResponseQuerySchema(Schema):
     displacement_status = fields.String()
     review_state = fields.String(validate=validate.OneOf(_STATES))
     version = fields.Integer(validate=POSITIVE)
-    received_from = fields.AwareDateTime()
-    received_to = fields.AwareDateTime()
-    collected_from = fields.AwareDateTime()
-    collected_to = fields.AwareDateTime()
+    received_from = UtcDateTime()
+    received_to = UtcDateTime()
+    collected_from = UtcDateTime()
+    collected_to = UtcDateTime()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     cursor = fields.String()
 

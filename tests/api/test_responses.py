@@ -499,6 +499,12 @@ class TestListing:
         assert {e["path"] for e in problem["errors"]} == {"limit", "review_state"}
         naive = client.get(f"{Q}/responses?received_from=2026-01-01T00:00:00", headers=admin)
         assert_problem(naive, 422, "request.invalid")
+        # found by the schema fuzzing: a moment before year 1 in UTC was a 500
+        early = client.get(
+            f"{Q}/responses?received_from=0001-01-01T00:00:02%2B01:00", headers=admin
+        )
+        (error,) = assert_problem(early, 422, "request.invalid")["errors"]
+        assert error["path"] == "received_from"
 
     def test_row_level_access(
         self, client: FlaskClient, make_user: Callable[..., dict[str, str]]
