@@ -50,7 +50,6 @@ Q = f"/api/v1/questionnaires/{QID}"
 MAX_CONTENT_LENGTH = 2 * MIB
 MAX_UPLOAD_LENGTH = 4 * MIB
 ON_POSTGRES = (os.environ.get("SURVEY_TEST_DATABASE_URL") or "").startswith("postgresql")
-TRANSPORT = "fixed on branch transport"
 UNKNOWN = "6f1c8a52-4f0e-4b8e-9d1e-0c9a4a7e2b11"  # no household has this instance id
 
 
@@ -179,10 +178,6 @@ def csv_case(name: str, make: Callable[[World], bytes], error: str) -> Any:
     return pytest.param(Case(send, 422, "weights.invalid_csv", error), id=name)
 
 
-NUL_ON_POSTGRES = pytest.mark.xfail(ON_POSTGRES, strict=True, reason=TRANSPORT)
-NUL_EVERYWHERE = pytest.mark.xfail(strict=True, reason=TRANSPORT)
-CHUNKED = pytest.mark.xfail(strict=True, reason=TRANSPORT)
-
 CASES = [
     # -- oversized and chunked bodies
     case(
@@ -202,7 +197,6 @@ CASES = [
         ),
         413,
         "request.too_large",
-        marks=CHUNKED,
     ),
     case(
         "csv over the upload limit",
@@ -221,7 +215,6 @@ CASES = [
         ),
         413,
         "request.too_large",
-        marks=CHUNKED,
     ),
     case(
         "xlsx over the body limit",
@@ -258,8 +251,7 @@ CASES = [
             w.researcher,
         ),
         422,
-        "request.invalid",
-        marks=NUL_EVERYWHERE,
+        "request.invalid_text",
     ),
     case(
         "NUL in a response's meta",
@@ -267,29 +259,25 @@ CASES = [
             f"{Q}/responses", json.dumps(body(household(), meta={"device": "a\u0000b"})).encode()
         ),
         422,
-        "request.invalid",
-        marks=NUL_EVERYWHERE,
+        "request.invalid_text",
     ),
     case(
         "NUL in a query string",
         lambda w: w.client.get(f"{Q}/responses?country=K%00G", headers=w.researcher),
         422,
-        "request.invalid",
-        marks=NUL_EVERYWHERE,
+        "request.invalid_text",
     ),
     case(
         "NUL in a path parameter",
         lambda w: w.client.get("/api/v1/questionnaires/flood%00pilot", headers=w.researcher),
-        404,
-        "questionnaire.not_found",
-        marks=NUL_ON_POSTGRES,
+        422,
+        "request.invalid_text",
     ),
     case(
         "NUL in Basic credentials",
         lambda w: w.client.get("/api/v1/users/me", headers=w.basic(b"enumerator\0", b"secret")),
         401,
-        "auth.invalid_credentials",
-        marks=NUL_ON_POSTGRES,
+        "auth.malformed",
     ),
     case(
         "invalid UTF-8 in a JSON body",
