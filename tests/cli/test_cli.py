@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from survey_service.cli import main
-from tests.helpers import REFERENCE, minimal_definition
+from tests.helpers import REFERENCE, assert_problem, minimal_definition
 
 
 @pytest.fixture
@@ -157,3 +157,67 @@ def _get_when_up(url: str) -> Any:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer")
+
+
+def _earlier_reference(tmp_path: Path) -> Path:
+    """The reference questionnaire as version 1 was shipped: consent asked before the cover page
+    (identification), which was skipped on a refusal."""
+    definition = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    questions = definition["questions"]
+    cover = questions.pop([q["name"] for q in questions].index("identification"))
+    cover["relevant"] = "${consent} = 'yes'"
+    for question in cover["questions"]:
+        question.pop("relevant", None)
+    questions.insert([q["name"] for q in questions].index("consent") + 1, cover)
+    path = tmp_path / "earlier" / REFERENCE.name
+    path.parent.mkdir()
+    path.write_text(json.dumps(definition), encoding="utf-8")
+    return path
+
+
+def test_a_refusal_is_stored_with_its_cover_page_after_the_reference_is_upgraded(
+    cli: Any, client: FlaskClient, tmp_path: Path, make_user: Any
+) -> None:
+    earlier = cli("load-questionnaires", str(_earlier_reference(tmp_path))).output
+    assert "climate-migration-household: created (version 1)" in earlier
+    kyrgyz = {"Authorization": make_user("enumerator", ("KG",))["Authorization"]}
+    url = "/api/v1/questionnaires/climate-migration-household/responses"
+    cover = {
+        "country": "KG",
+        "region": "KG-C",
+        "settlement_type": "village",
+        "cluster": "KG-R-0042",
+        "household_number": 17,
+    }
+    answers = {"interview_start": "2026-06-01T10:00:00+06:00", "consent": "no"}
+    bare = {"instance_id": "uuid:4c1f4a8e-6f0b-4d43-9a57-0d7c2b1e0001", "answers": answers}
+    covered = {
+        "instance_id": "uuid:4c1f4a8e-6f0b-4d43-9a57-0d7c2b1e0002",
+        "answers": answers | {"identification": cover},
+    }
+    # the earlier layout: a refusal carries no country, so a country-restricted enumerator
+    # cannot record it, and may not send the cover page (skipped on a refusal)
+    assert_problem(client.post(url, json=bare, headers=kyrgyz), 403, "response.country_forbidden")
+    old = assert_problem(client.post(url, json=covered, headers=kyrgyz), 422, "response.invalid")
+    assert [e["path"] for e in old["errors"]] == ["identification"]
+
+    # the shipped questionnaire asks the cover page first: loading it publishes version 2
+    shipped = cli("load-questionnaires").output
+    assert "climate-migration-household: published (version 2)" in shipped
+    stored = client.post(url, json=covered, headers=kyrgyz)
+    assert stored.status_code == 201, stored.get_json()
+    record = stored.get_json()
+    assert record["version"] == 2
+    assert record["tags"] == {
+        "country": "KG",
+        "admin1": "KG-C",
+        "hazard_type": None,
+        "displacement_status": None,
+    }
+    # counted in its cluster's refusals, left out of every estimate (it weighs nothing)
+    assert record["design"] == {"weight": None, "stratum": "KG-R", "psu": "KG-R-0042"}
+    listed = client.get(f"{url}?country=KG", headers=kyrgyz).get_json()
+    assert [r["instance_id"] for r in listed["items"]] == [record["instance_id"]]
+    # and the cover page is now required, refusal or not
+    problem = assert_problem(client.post(url, json=bare, headers=kyrgyz), 422, "response.invalid")
+    assert {e["path"] for e in problem["errors"]} == {f"identification.{n}" for n in cover}

@@ -141,8 +141,6 @@ COLLECT = """<?xml version='1.0' ?>
       xmlns:orx="http://openrosa.org/xforms" xmlns:odk="http://www.opendatakit.org/xforms"
       id="climate-migration-household" version="2025061201">
   <interview_start>2025-06-07T10:04:41.123+06:00</interview_start>
-  <consent_intro/>
-  <consent>yes</consent>
   <identification>
     <country>KG</country>
     <region>KG-C</region>
@@ -153,6 +151,8 @@ COLLECT = """<?xml version='1.0' ?>
     <design_weight>1</design_weight>
     <currency>KGS</currency>
   </identification>
+  <consent_intro/>
+  <consent>yes</consent>
   <household>
     <hh_size>2</hh_size>
     <members jr:template="">
@@ -791,9 +791,9 @@ def test_written_instance_looks_like_collects() -> None:
     assert (root.get("id"), root.get("version")) == (FORM_ID, "2025061201")
     assert [c.tag for c in root][:4] == [
         "interview_start",
+        "identification",
         "consent_intro",
         "consent",
-        "identification",
     ]
     meta = root.find("meta")
     assert meta is not None

@@ -58,23 +58,56 @@ def test_tags_and_design_are_extracted() -> None:
     assert result.design == {"weight": 1.0, "stratum": "KG-U", "psu": "KG-U-0042"}
 
 
-def test_a_refusal_is_valid_and_has_no_calculations() -> None:
+COVER = {
+    "country": "KG",
+    "region": "KG-C",
+    "settlement_type": "village",
+    "cluster": "KG-R-0042",
+    "household_number": 17,
+}
+
+
+def refusal(**more: Any) -> dict[str, Any]:
+    """A household that refused: the cover page filled, then consent = no."""
+    return {
+        "interview_start": "2025-06-01T10:00:00Z",
+        "identification": dict(COVER),
+        "consent": "no",
+    } | more
+
+
+def test_a_refusal_is_valid_and_carries_its_cover_page_but_no_weight() -> None:
+    result = check(refusal())
+    assert result.errors == []
+    assert result.answers["identification"] == COVER | {"stratum": "KG-R", "currency": "KGS"}
+    # tagged by where it was refused, so response rates count it per country and region
+    assert result.tags == {
+        "country": "KG",
+        "admin1": "KG-C",
+        "hazard_type": None,
+        "displacement_status": None,
+    }
+    # but it weighs nothing: estimates leave it out
+    assert result.design == {"weight": None, "stratum": "KG-R", "psu": "KG-R-0042"}
+
+
+def test_the_cover_page_is_required_before_consent() -> None:
     answers = {"interview_start": "2025-06-01T10:00:00Z", "consent": "no"}
+    assert codes(check(answers)) == [
+        (f"identification.{name}", "response.required") for name in COVER
+    ]
+
+
+def test_a_weight_sent_with_a_refusal_is_dropped() -> None:
+    answers = refusal()
+    answers["identification"]["design_weight"] = 1
     result = check(answers)
     assert result.errors == []
-    assert result.answers == answers  # every calculate sits in a skipped group
-    assert result.tags == dict.fromkeys(("country", "admin1", "hazard_type", "displacement_status"))
-    assert result.design == {"weight": None, "stratum": None, "psu": None}
+    assert "design_weight" not in result.answers["identification"]
 
 
 def test_skipped_groups_may_be_sent_empty_or_null() -> None:
-    answers = {
-        "interview_start": "2025-06-01T10:00:00Z",
-        "consent": "no",
-        "identification": {},
-        "household": None,
-        "closing": {"gps": None},
-    }
+    answers = refusal(household=None, intentions={}, closing={"gps": None})
     assert check(answers).errors == []
 
 
@@ -193,17 +226,15 @@ def test_an_answer_to_a_skipped_question_in_a_repeat() -> None:
 
 
 def test_a_skipped_group_is_reported_once_at_the_outermost_node() -> None:
-    answers = {
-        "interview_start": "2025-06-01T10:00:00Z",
-        "consent": "no",
-        "identification": {"country": "KG", "household_number": "junk"},
-        "household": {"hh_size": 2, "members": [{"member_age": 3}]},
-        "intentions": {},
-    }
+    answers = refusal(
+        household={"hh_size": 2, "members": [{"member_age": 3, "member_sex": "junk"}]},
+        hazard_exposure={"worst_year": "junk"},
+        intentions={},
+    )
     result = check(answers)
     assert codes(result) == [
-        ("identification", "response.not_relevant"),
         ("household", "response.not_relevant"),
+        ("hazard_exposure", "response.not_relevant"),
     ]
 
 
@@ -219,12 +250,9 @@ def test_a_skipped_nested_group() -> None:
 def test_the_value_of_a_skipped_question_is_empty() -> None:
     # hh_size is skipped with its group: the repeat count (${hh_size}) is then 0 - but the
     # repeat is skipped too, so the only error is at the group
-    answers = {
-        "interview_start": "2025-06-01T10:00:00Z",
-        "consent": "no",
-        "household": {"hh_size": 2},
-    }
-    assert codes(check(answers)) == [("household", "response.not_relevant")]
+    assert codes(check(refusal(household={"hh_size": 2}))) == [
+        ("household", "response.not_relevant")
+    ]
 
 
 # --------------------------------------------------------------------------- required
@@ -431,15 +459,11 @@ def test_a_calculation_the_client_got_wrong_is_a_warning_and_replaced() -> None:
 
 
 def test_a_calculation_in_a_skipped_group_is_dropped() -> None:
-    answers = {
-        "interview_start": "2025-06-01T10:00:00Z",
-        "consent": "no",
-        "identification": {"stratum": "KG-U"},
-    }
+    answers = refusal(hazard_exposure={"hazard_affected": "yes"})
     result = check(answers)
     assert result.errors == []
     assert result.warnings == []
-    assert result.answers["identification"] == {}
+    assert result.answers.get("hazard_exposure") in (None, {})
 
 
 def test_calculations_with_now_never_disagree() -> None:
@@ -522,9 +546,9 @@ def test_every_error_is_listed_at_once_in_document_order() -> None:
 
     result = check(changed(edit))
     assert codes(result) == [
-        ("consent_intro", "response.invalid_type"),
         ("identification.region", "response.invalid_choice"),
         ("identification.household_number", "response.constraint_failed"),
+        ("consent_intro", "response.invalid_type"),
         ("household.members[0].member_age", "response.constraint_failed"),
         ("household.members[1].member_sex", "response.invalid_choice"),
         ("household.members[2].member_activity", "response.not_relevant"),
@@ -535,10 +559,10 @@ def test_every_error_is_listed_at_once_in_document_order() -> None:
     ]
     assert not result.ok
     assert all(isinstance(e, FieldError) for e in result.errors)
-    assert result.errors[0].as_dict() == {
+    assert result.errors[2].as_dict() == {
         "path": "consent_intro",
         "code": "response.invalid_type",
-        "message": result.errors[0].message,
+        "message": result.errors[2].message,
     }
 
 
