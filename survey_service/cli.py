@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,16 +136,18 @@ def ensure_admin() -> None:
 @click.option("--workers", default=None, type=int, help="Worker processes (SURVEY_WORKERS).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the API with granian: HTTP in Rust, the app in worker processes."""
+    settings = _settings()  # fail here, once, on a bad configuration
+    address, bind_port = host or settings.host, port or settings.port
+    _refuse_a_busy_port(address, bind_port)  # before granian's import: a busy port fails fast
+
     from granian import Granian
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
     from survey_service.build import stale_warnings
 
-    settings = _settings()  # fail here, once, on a bad configuration
     for warning in stale_warnings():
         click.echo(f"warning: {warning}", err=True)
-    address, bind_port = host or settings.host, port or settings.port
     server = Granian(
         "survey_service.wsgi:worker_app",
         factory=True,  # each worker builds its app from the same SURVEY_* environment
@@ -163,6 +167,33 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     click.echo(f"serving on http://{address}:{bind_port}/api/v1 (docs: .../api/v1/docs)")
     server.serve()
     sys.exit(0)
+
+
+def _refuse_a_busy_port(host: str, port: int) -> None:
+    """Fail with a plain message when the address cannot be listened on: granian would start,
+    then panic with a Rust backtrace. The probe binds as a server does, with SO_REUSEADDR, so
+    a port whose earlier connections linger in TIME_WAIT counts as free; not SO_REUSEPORT,
+    which would share the port with a server listening there. The probe closes before granian
+    binds: a server taking the port in between still makes granian fail, only less plainly."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        return  # granian reports an address it cannot resolve
+    family, kind, proto, _, sockaddr = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(sockaddr)
+            probe.listen()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"port {port} on {host} is already in use: stop the server there, "
+                    "or serve on another port (--port or SURVEY_PORT)"
+                ) from None
+            raise click.ClickException(
+                f"cannot listen on port {port} on {host}: {exc.strerror or exc}"
+            ) from None
 
 
 def _access_log_config(target: str) -> dict[str, Any] | None:

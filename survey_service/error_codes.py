@@ -128,6 +128,8 @@ OPENROSA_MISSING_FORM_ID: Final = "openrosa.missing_form_id"
 OPENROSA_MISSING_INSTANCE_ID: Final = "openrosa.missing_instance_id"
 OPENROSA_FORM_MISMATCH: Final = "openrosa.form_mismatch"  # data for another form or version
 OPENROSA_DUPLICATE_ELEMENT: Final = "openrosa.duplicate_element"  # one answer given twice
+# a file part whose name no element of the instance holds: refused, nothing stored (400)
+OPENROSA_UNREFERENCED_ATTACHMENT: Final = "openrosa.unreferenced_attachment"
 
 # -- weight sets ----------------------------------------------------------------------------
 WEIGHTS_NOT_FOUND: Final = "weights.not_found"

@@ -78,11 +78,22 @@ def receive(
 ) -> SubmitResult:
     """Validate and store a parsed instance exactly as the JSON API would, then its files.
 
-    An instance with `deprecatedID` is an edit: it becomes the next revision of the earlier
-    response. A resend of the same instance (or of a split submission's next part) stores
-    nothing new but the files it carries. A refused instance's `detail` says why in a line
-    a phone can show.
+    A file that no element of the instance names (its `attachments`) refuses the whole
+    submission before anything is stored: each part of a split submission carries the whole
+    instance, so a file of any part is checked against every answer. An instance with
+    `deprecatedID` is an edit: it becomes the next revision of the earlier response. A
+    resend of the same instance (or of a split submission's next part) stores nothing new
+    but the files it carries. A refused instance's `detail` says why in a line a phone can
+    show.
     """
+    unreferenced = _unreferenced_files(instance, uploads)
+    if unreferenced:
+        return SubmitResult(
+            instance.instance_id,
+            Outcome.INVALID,
+            code=error_codes.OPENROSA_UNREFERENCED_ATTACHMENT,
+            detail=_unreferenced_detail(unreferenced),
+        )
     if instance.problems:
         return SubmitResult(
             instance.instance_id,
@@ -133,6 +144,25 @@ def receive(
         raise RuntimeError("stored response without a record")
     _store_files(session, response_id, uploads, store)
     return result
+
+
+def _unreferenced_files(instance: Instance, uploads: Sequence[Upload]) -> list[str]:
+    """The names of the uploaded files that no element of the instance names, in order."""
+    named = set(instance.attachments)
+    return list(dict.fromkeys(u.filename for u in uploads if u.filename not in named))
+
+
+def _unreferenced_detail(names: Sequence[str], shown: int = 3) -> str:
+    """The refusal of unreferenced files as one line a phone can show, naming a few."""
+    quoted = ", ".join(f"'{_shorten(name)}'" for name in names[:shown])
+    more = f" (and {len(names) - shown} more)" if len(names) > shown else ""
+    subject = f"The file {quoted} is" if len(names) == 1 else f"The files {quoted}{more} are"
+    return f"{subject} named by no answer of the form data: nothing was stored."
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    """A sent file name cut to `limit` characters for a message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _summary(errors: Sequence[dict[str, Any]] | None) -> str:

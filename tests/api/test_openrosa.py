@@ -83,9 +83,14 @@ def fill(element: ET.Element, answers: dict[str, Any]) -> None:
 
 
 def instance_from_xform(
-    xform: bytes, answers: dict[str, Any], instance_id: str, deprecated: str | None = None
+    xform: bytes,
+    answers: dict[str, Any],
+    instance_id: str,
+    deprecated: str | None = None,
+    audit: str | None = None,
 ) -> bytes:
-    """The instance Collect would send, built from the service's own XForm template."""
+    """The instance Collect would send, built from the service's own XForm template
+    (`audit`: the file name of an audit log, which Collect names in meta/audit)."""
     root = ET.fromstring(xform)  # noqa: S314 - our own XForm
     template = next(iter(root.find(f".//{XF}model").find(f"{XF}instance")))  # type: ignore[union-attr]
     instance = copy.deepcopy(template)
@@ -95,6 +100,8 @@ def instance_from_xform(
     meta.find(f"{XF}instanceID").text = f"uuid:{instance_id}"  # type: ignore[union-attr]
     if deprecated:
         ET.SubElement(meta, f"{XF}deprecatedID").text = f"uuid:{deprecated}"
+    if audit:
+        ET.SubElement(meta, f"{XF}audit").text = audit
     return ET.tostring(instance, encoding="utf-8")
 
 
@@ -258,29 +265,6 @@ class TestSubmission:
         history = client.get(f"/api/v1/responses/{first}/revisions", headers=admin).get_json()
         assert history[1]["reason"].startswith("edited on a device")
 
-    def test_attachments_are_stored_by_hash_and_split_submissions_assembled(
-        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes, attachments_dir: Path
-    ) -> None:
-        key = str(uuid.uuid4())
-        xml = instance_from_xform(xform, household(), key)
-        photo, audio = b"\xff\xd8photo-bytes", b"ID3audio-bytes"
-        first = post_submission(
-            client, collect, xml, {"house.jpg": (photo, "image/jpeg")}, **{"*isIncomplete*": "yes"}
-        )
-        assert first.status_code == 201
-        second = post_submission(client, collect, xml, {"interview.mp3": (audio, "audio/mpeg")})
-        assert second.status_code == 201
-        again = post_submission(client, collect, xml, {"house.jpg": (photo, "image/jpeg")})
-        assert again.status_code == 201
-        assert stored(app) == 1
-        with app.extensions["survey"]["sessions"]() as session:
-            files = {a.filename: a for a in session.scalars(select(Attachment))}
-        assert set(files) == {"house.jpg", "interview.mp3"}
-        digest = hashlib.sha256(photo).hexdigest()
-        assert files["house.jpg"].content_hash == digest and files["house.jpg"].size == len(photo)
-        path = attachments_dir / digest[:2] / digest[2:4] / digest
-        assert path.read_bytes() == photo
-
     def test_bad_xml_and_unknown_versions(
         self, app: Flask, client: FlaskClient, collect: dict, xform: bytes
     ) -> None:
@@ -302,6 +286,105 @@ class TestSubmission:
         unknown = post_submission(client, collect, future)
         assert unknown.status_code == 400 and "version 7" in message(unknown)
         assert stored(app) == 0
+
+
+def with_photo(answers: dict[str, Any], filename: str) -> dict[str, Any]:
+    """The answers naming a photo: the reference questionnaire has no photo question, so a
+    text answer names the file, as the answer of a photo question does in Collect."""
+    answers["household"]["members"][0]["member_name"] = filename
+    return answers
+
+
+def on_disk(attachments_dir: Path, data: bytes) -> bool:
+    """Whether a file of this content is stored (the folder is shared by every test)."""
+    digest = hashlib.sha256(data).hexdigest()
+    return (attachments_dir / digest[:2] / digest[2:4] / digest).exists()
+
+
+def unique_bytes(prefix: bytes = b"\xff\xd8") -> bytes:
+    return prefix + uuid.uuid4().bytes
+
+
+@pytest.mark.usefixtures("published")
+class TestAttachments:
+    def test_attachments_are_stored_by_hash_and_split_submissions_assembled(
+        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes, attachments_dir: Path
+    ) -> None:
+        key = str(uuid.uuid4())
+        xml = instance_from_xform(
+            xform, with_photo(household(), "house.jpg"), key, audit="audit.csv"
+        )
+        photo, audit = b"\xff\xd8photo-bytes", b"event,node,start\nform start,,1\n"
+        first = post_submission(
+            client, collect, xml, {"house.jpg": (photo, "image/jpeg")}, **{"*isIncomplete*": "yes"}
+        )
+        assert first.status_code == 201, message(first)
+        second = post_submission(client, collect, xml, {"audit.csv": (audit, "text/csv")})
+        assert second.status_code == 201, message(second)
+        again = post_submission(client, collect, xml, {"house.jpg": (photo, "image/jpeg")})
+        assert again.status_code == 201, message(again)
+        assert stored(app) == 1
+        with app.extensions["survey"]["sessions"]() as session:
+            files = {a.filename: a for a in session.scalars(select(Attachment))}
+        assert set(files) == {"house.jpg", "audit.csv"}
+        digest = hashlib.sha256(photo).hexdigest()
+        assert files["house.jpg"].content_hash == digest and files["house.jpg"].size == len(photo)
+        path = attachments_dir / digest[:2] / digest[2:4] / digest
+        assert path.read_bytes() == photo
+
+    def test_a_file_no_answer_names_is_refused_and_nothing_stored(
+        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes, attachments_dir: Path
+    ) -> None:
+        xml = instance_from_xform(
+            xform, with_photo(household(), "house.jpg"), str(uuid.uuid4()), audit="audit.csv"
+        )
+        photo, extra = unique_bytes(), unique_bytes()
+        refused = post_submission(
+            client,
+            collect,
+            xml,
+            {"house.jpg": (photo, "image/jpeg"), "extra.jpg": (extra, "image/jpeg")},
+        )
+        assert refused.status_code == 400
+        assert refused.headers["X-OpenRosa-Version"] == "1.0"
+        assert b"http://openrosa.org/http/response" in refused.data
+        assert message(refused) == (
+            "The file 'extra.jpg' is named by no answer of the form data: nothing was stored."
+        )
+        assert stored(app) == 0 and stored(app, Attachment) == 0
+        assert not on_disk(attachments_dir, photo) and not on_disk(attachments_dir, extra)
+
+    def test_several_unnamed_files_are_listed_up_to_three(
+        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes, attachments_dir: Path
+    ) -> None:
+        xml = instance_from_xform(xform, household(), str(uuid.uuid4()))
+        files = {
+            n: (unique_bytes(), "image/jpeg") for n in ["a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg"]
+        }
+        refused = post_submission(client, collect, xml, files)
+        assert refused.status_code == 400
+        assert message(refused) == (
+            "The files 'a.jpg', 'b.jpg', 'c.jpg' (and 2 more) are named by no answer of the "
+            "form data: nothing was stored."
+        )
+        assert stored(app) == 0
+        assert not any(on_disk(attachments_dir, data) for data, _ in files.values())
+
+    def test_a_split_submission_may_not_carry_an_unnamed_file_in_a_later_part(
+        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes, attachments_dir: Path
+    ) -> None:
+        key = str(uuid.uuid4())
+        xml = instance_from_xform(xform, with_photo(household(), "house.jpg"), key)
+        photo, extra = unique_bytes(), unique_bytes()
+        first = post_submission(
+            client, collect, xml, {"house.jpg": (photo, "image/jpeg")}, **{"*isIncomplete*": "yes"}
+        )
+        assert first.status_code == 201, message(first)
+        later = post_submission(client, collect, xml, {"extra.jpg": (extra, "image/jpeg")})
+        assert later.status_code == 400 and "'extra.jpg'" in message(later)
+        with app.extensions["survey"]["sessions"]() as session:
+            assert [a.filename for a in session.scalars(select(Attachment))] == ["house.jpg"]
+        assert on_disk(attachments_dir, photo) and not on_disk(attachments_dir, extra)
 
 
 def test_oversized_submission_gets_an_openrosa_413(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -87,6 +88,24 @@ class TestSubmit:
         changed = {**payload, "answers": household(cluster="KG-018")}
         assert_problem(submit(client, enumerator, changed), 409, "response.conflict")
         assert stored_count(app) == 1
+
+    def test_files_come_only_over_openrosa(
+        self, app: Flask, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        """A household with a photo, posted as a form would: the JSON API takes no files."""
+        payload = body()
+        multipart = client.post(
+            f"{Q}/responses",
+            data={
+                "submission": json.dumps(payload),
+                "house.jpg": (io.BytesIO(b"\xff\xd8photo"), "house.jpg", "image/jpeg"),
+            },
+            headers=enumerator,
+            content_type="multipart/form-data",
+        )
+        problem = assert_problem(multipart, 415, "request.unsupported_media_type")
+        assert "multipart/form-data" in problem["detail"]
+        assert stored_count(app) == 0
 
     def test_every_failing_field_is_listed_and_nothing_stored(
         self, app: Flask, client: FlaskClient, enumerator: dict[str, str]

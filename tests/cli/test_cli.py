@@ -138,9 +138,103 @@ def test_serve_answers_over_http(
     assert "GET /api/v1/health" in log.read_text()
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])  # noqa: S104 - a test's own server
+def test_serve_refuses_a_port_in_use(database_url: str, host: str) -> None:
+    """Another server listens on the port: `serve` says so at once, instead of a backtrace."""
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        other.bind((host, 0))
+        other.listen()
+        port = other.getsockname()[1]
+        started = time.monotonic()
+        result = subprocess.run(  # noqa: S603 - our own command, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "survey_service.cli",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+            ],
+            env=_serve_env(database_url),
+            capture_output=True,
+            timeout=30,  # a server that started would never exit by itself
+            start_new_session=True,
+        )
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.decode().strip() == (
+        f"Error: port {port} on {host} is already in use: stop the server there, "
+        "or serve on another port (--port or SURVEY_PORT)"
+    )
+    assert b"serving on" not in result.stdout
+    # the refusal comes before granian is imported: Python's start-up is most of this
+    assert elapsed < 5, elapsed
+
+
+def test_a_port_left_in_time_wait_is_free_to_serve(
+    database_url: str, client: FlaskClient, tmp_path: Path
+) -> None:
+    """A server stopped a moment ago leaves its closed connections in TIME_WAIT: the port is
+    free to serve again at once, as after a restart. Linux lets a port be bound over TIME_WAIT
+    only when both the old and the new socket set SO_REUSEADDR, as servers (granian too) do."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        caller = socket.create_connection(("127.0.0.1", port), timeout=5)
+        accepted, _ = listener.accept()
+        accepted.close()  # the server's side closes first: its end stays in TIME_WAIT
+        caller.recv(1)
+        caller.close()
+    assert _time_wait_on(port), "the test did not leave a connection in TIME_WAIT"
+    output_file = tmp_path / "serve.out"
+    with output_file.open("wb") as output_handle:
+        server = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+            [sys.executable, "-m", "survey_service.cli", "serve", "--port", str(port)],
+            env=_serve_env(database_url),
+            stdout=output_handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        health = _get_when_up(f"http://127.0.0.1:{port}/api/v1/health", server)
+        assert health == {"database": "ok", "status": "ok"}
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {output_file.read_text()[:2000]}") from None
+    finally:
+        # Ctrl-C stops granian at once; its SIGTERM waits for workers_kill_timeout (30 s)
+        with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=10)
+        _stop_group(server)
+    assert f"serving on http://127.0.0.1:{port}/api/v1" in output_file.read_text()
+
+
+def _serve_env(database_url: str) -> dict[str, str]:
+    return {**os.environ, "SURVEY_DATABASE_URL": database_url, "SURVEY_ENV": "test"}
+
+
+def _time_wait_on(port: int) -> bool:
+    """Whether a TCP connection of local port `port` is in TIME_WAIT (Linux's /proc/net/tcp)."""
+    table = Path("/proc/net/tcp")
+    if not table.exists():
+        pytest.skip("needs Linux's /proc/net/tcp to see TIME_WAIT")
+    time_wait = "06"
+    for line in table.read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == time_wait:
+            return True
+    return False
+
+
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the server's process group, SIGKILL to whatever is left after 60 s."""
-    os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):  # it exited by itself (a failed start)
+        os.killpg(process.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=60)
     # a worker still starting when the signal came may outlive its parent
@@ -149,8 +243,10 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=10)
 
 
-def _get_when_up(url: str) -> Any:
+def _get_when_up(url: str, server: subprocess.Popen[bytes] | None = None) -> Any:
     for _ in range(300):  # up to 30 s: a worker imports the whole app first
+        if server is not None and server.poll() is not None:
+            raise AssertionError(f"the server exited with status {server.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - local http
                 return json.load(reply)
