@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, url_for
+from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
 from survey_service import error_codes
@@ -110,7 +110,13 @@ class Responses(MethodView):
     def post(self, qid: str) -> Any:
         """Submit one household response; it is validated completely before it is stored."""
         submission = service.parse_submission(json_body())
-        (result,) = service.submit_responses(db_session(), qid, [submission], current_user())
+        (result,) = service.submit_responses(
+            db_session(),
+            qid,
+            [submission],
+            current_user(),
+            choose_language=request.accept_languages.best_match,
+        )
         if not result.outcome.accepted:
             _raise_for(result)
         return _stored(result)
@@ -175,7 +181,15 @@ class ResponseBatch(MethodView):
                     detail="The item does not have the shape of a response.",
                     errors=exc.errors or [],
                 )
-        stored = iter(service.submit_responses(db_session(), qid, submissions, current_user()))
+        stored = iter(
+            service.submit_responses(
+                db_session(),
+                qid,
+                submissions,
+                current_user(),
+                choose_language=request.accept_languages.best_match,
+            )
+        )
         results = [early.get(i) or next(stored) for i in range(len(items))]
         statuses = [_STATUS[result.outcome] for result in results]
         summary: dict[str, int] = {}

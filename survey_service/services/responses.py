@@ -6,7 +6,7 @@ import base64
 import binascii
 import enum
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -80,6 +80,11 @@ class Submission:
     language: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
 
+
+#: Chooses, among the languages a questionnaire version offers, the one its messages come in
+#: when a submission names none: the JSON API passes the best match of the client's
+#: `Accept-Language` (None: the questionnaire's default language).
+LanguageChooser = Callable[[Iterable[str]], str | None]
 
 _SUBMISSION_FIELDS = frozenset({"instance_id", "version", "language", "answers", "meta"})
 _MAX_LANGUAGE = 16
@@ -192,11 +197,14 @@ def submit_responses(
     user: Principal,
     *,
     now: datetime | None = None,
+    choose_language: LanguageChooser | None = None,
 ) -> list[SubmitResult]:
     """Validate and store each submission on its own; identical resends are not stored again.
 
     Every item gets a result in request order. A good household is never held back by a
-    bad one; nothing of a rejected one is stored.
+    bad one; nothing of a rejected one is stored. A submission that names no `language` has
+    its messages in the language `choose_language` picks among its version's languages (else
+    the questionnaire's default); its stored `language` stays unset.
     """
     now = now or utcnow()
     rows = questionnaire_queries.intake_versions(session, qid)
@@ -220,7 +228,7 @@ def submit_responses(
     prepared: dict[str, _Prepared] = {}
     latest = max(versions)
     for index, submission in enumerate(submissions):
-        outcome = _prepare(session, submission, qid, latest, versions, user, now)
+        outcome = _prepare(session, submission, qid, latest, versions, user, now, choose_language)
         if isinstance(outcome, SubmitResult):
             results[index] = outcome
             continue
@@ -287,6 +295,7 @@ def _prepare(
     versions: Mapping[int, _VersionRef],
     user: Principal,
     now: datetime,
+    choose_language: LanguageChooser | None,
 ) -> _Prepared | SubmitResult:
     raw_id = submission.instance_id
     try:
@@ -308,9 +317,10 @@ def _prepare(
             str(raw_id), Outcome.INVALID, code=exc.code, detail=exc.detail, errors=exc.errors or []
         )
     compiled = published_version(session, version.id, version.content_hash)
-    validated = compiled.validator.validate(
-        submission.answers, language=submission.language, now=now
-    )
+    language = submission.language
+    if language is None and choose_language is not None:
+        language = choose_language(compiled.definition.languages)
+    validated = compiled.validator.validate(submission.answers, language=language, now=now)
     if not validated.ok:
         return SubmitResult(
             instance_id,

@@ -138,6 +138,55 @@ class TestSubmit:
         problem = assert_problem(submit(client, enumerator, payload), 422, "response.invalid")
         assert problem["errors"][0]["message"] == "С 2015 по 2026"
 
+    def test_without_a_language_messages_follow_accept_language(
+        self, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        """A Kazakh phone: the questionnaire offers English and Russian, so Russian (q=0.8)."""
+        payload = body(household(flood_year=1990, colour="red"))
+        headers = {**enumerator, "Accept-Language": "kk-KZ,kk;q=0.9,ru;q=0.8"}
+        problem = assert_problem(submit(client, headers, payload), 422, "response.invalid")
+        by_path = {e["path"]: e["message"] for e in problem["errors"]}
+        assert by_path["flood_year"] == "С 2015 по 2026"
+        assert by_path["colour"].startswith('Неизвестное поле "colour"')
+
+    def test_a_named_language_wins_over_accept_language(
+        self, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        payload = body(household(flood_year=1990), language="en")
+        headers = {**enumerator, "Accept-Language": "ru"}
+        problem = assert_problem(submit(client, headers, payload), 422, "response.invalid")
+        assert problem["errors"][0]["message"] == "2015 to 2026"
+
+    @pytest.mark.parametrize("accepted", [None, "de-DE,fr;q=0.5", "ru;q=0, de"])
+    def test_no_acceptable_language_means_the_default_language(
+        self, client: FlaskClient, enumerator: dict[str, str], accepted: str | None
+    ) -> None:
+        headers = {**enumerator, **({"Accept-Language": accepted} if accepted else {})}
+        payload = body(household(flood_year=1990))
+        problem = assert_problem(submit(client, headers, payload), 422, "response.invalid")
+        assert problem["errors"][0]["message"] == "2015 to 2026"
+
+    def test_accept_language_chooses_the_language_only_of_the_messages(
+        self, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        headers = {**enumerator, "Accept-Language": "ru"}
+        stored = submit(client, headers, body())
+        assert stored.status_code == 201, stored.get_json()
+        assert stored.get_json()["language"] is None  # the interview's language was not named
+
+    def test_a_batch_follows_accept_language_item_by_item(
+        self, client: FlaskClient, enumerator: dict[str, str]
+    ) -> None:
+        items = [body(household(flood_year=1990)), body(household(flood_year=1990), language="en")]
+        reply = client.post(
+            f"{Q}/responses/batch",
+            json={"responses": items},
+            headers={**enumerator, "Accept-Language": "ru-KG,ru;q=0.9,en;q=0.5"},
+        )
+        assert reply.status_code == 200, reply.get_json()
+        messages = [r["errors"][0]["message"] for r in reply.get_json()["results"]]
+        assert messages == ["С 2015 по 2026", "2015 to 2026"]
+
     def test_answer_to_a_skipped_question_is_an_error(
         self, client: FlaskClient, enumerator: dict[str, str]
     ) -> None:
@@ -670,3 +719,35 @@ class TestRevisionsAndReview:
             client.post(url, json={"state": "lost"}, headers=supervisor), 422, "request.invalid"
         )
         assert problem["errors"][0]["path"] == "state"
+
+
+class TestAcceptLanguageAmongTheQuestionnairesLanguages:
+    """The service's own texts exist in every language of the region; an author's texts fall
+    back to the questionnaire's default language where they have no translation."""
+
+    @pytest.fixture
+    def kazakh(self, client: FlaskClient, researcher: dict[str, str]) -> str:
+        definition = minimal_definition("flood-pilot-kk", languages=["en", "ru", "kk"])
+        created = client.post("/api/v1/questionnaires", json=definition, headers=researcher)
+        assert created.status_code == 201, created.get_json()
+        url = "/api/v1/questionnaires/flood-pilot-kk"
+        assert client.post(f"{url}/publish", headers=researcher).status_code == 201
+        return url
+
+    def test_kazakh_service_messages_and_default_language_author_messages(
+        self, client: FlaskClient, enumerator: dict[str, str], kazakh: str
+    ) -> None:
+        answers = household(flood_year=1990, colour="red")
+        del answers["cluster"]
+        reply = client.post(
+            f"{kazakh}/responses",
+            json=body(answers),
+            headers={**enumerator, "Accept-Language": "kk-KZ,kk;q=0.9,ru;q=0.8"},
+        )
+        problem = assert_problem(reply, 422, "response.invalid")
+        by_path = {e["path"]: e["message"] for e in problem["errors"]}
+        assert by_path["colour"] == (
+            'Белгісіз өріс "colour": сауалнамада бұл жерде мұндай сұрақ жоқ.'
+        )
+        assert by_path["cluster"] == "Бұл сұраққа жауап беру міндетті."
+        assert by_path["flood_year"] == "2015 to 2026"  # the author wrote no Kazakh message
