@@ -284,6 +284,7 @@ class _Checker:
             )
         for key in ("title", "description"):
             self.check_text(self.data.get(key), key)
+        self.check_awaiting_review()
         self.check_choice_lists()
         self.check_names()
         for question in self.walk():
@@ -308,6 +309,22 @@ class _Checker:
             if language not in self.languages:
                 self.add(
                     f"{path}.{language}" if _IDENTIFIER.match(language) else path,
+                    error_codes.DEFINITION_MISSING_TRANSLATION,
+                    f"language {language!r} is not declared in `languages`",
+                )
+
+    def check_awaiting_review(self) -> None:
+        """A language marked as awaiting review must be one the questionnaire offers."""
+        settings = self.data.get("settings")
+        marked = (
+            settings.get("translations_awaiting_review") if isinstance(settings, Mapping) else None
+        )
+        if not isinstance(marked, list):
+            return  # absent, or the schema reported it
+        for index, language in enumerate(marked):
+            if isinstance(language, str) and language not in self.languages:
+                self.add(
+                    f"settings.translations_awaiting_review[{index}]",
                     error_codes.DEFINITION_MISSING_TRANSLATION,
                     f"language {language!r} is not declared in `languages`",
                 )

@@ -327,8 +327,9 @@ class _Reader:
         for section in ("tags", "persons", "design"):
             if bindings[section]:
                 definition[section] = bindings[section]
-        if "disclosure_threshold" in settings:
-            definition["settings"] = {"disclosure_threshold": settings["disclosure_threshold"]}
+        for key in ("disclosure_threshold", "translations_awaiting_review"):
+            if key in settings:
+                definition.setdefault("settings", {})[key] = settings[key]
         self.locate_all(definition)
         return definition
 
@@ -423,6 +424,11 @@ class _Reader:
                         error_codes.XLSFORM_INVALID_VALUE,
                         f"disclosure_threshold {value!r} is not a whole number",
                     )
+            elif column.key == "translations_awaiting_review":
+                # language codes separated by spaces; the definition checker judges each
+                self.cells["settings.translations_awaiting_review"] = cell
+                self.cells.setdefault("settings", cell)
+                out["translations_awaiting_review"] = value.split()
         if raw_id is None:
             raw_id = PurePath(self.filename).stem
             where = f"the file name {self.filename!r} (there is no settings form_id)"

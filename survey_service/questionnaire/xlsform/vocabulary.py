@@ -101,7 +101,7 @@ SURVEY_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
 CHOICES_PLAIN: Final = frozenset({"list_name", "name", "label"})
 SETTINGS_PLAIN: Final = frozenset(
     {"id_string", "title", "title_translation", "description", "default_language"}
-    | {"disclosure_threshold", "version"}
+    | {"disclosure_threshold", "translations_awaiting_review", "version"}
 )
 SURVEY_PLAIN: Final = frozenset(
     {"type", "name", "label", "hint", "choice_filter", "default", "parameters"}
@@ -119,6 +119,7 @@ SETTINGS_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
     ("description",): "description",
     ("default_language",): "default_language",
     ("disclosure_threshold",): "disclosure_threshold",
+    ("translations_awaiting_review",): "translations_awaiting_review",
     ("version",): "version",
 }
 TRANSLATED: Final = frozenset({*TEXT_KEYS, "title", "description"})

@@ -198,6 +198,9 @@ class _Writer:
             threshold = (self.definition.get("settings") or {}).get("disclosure_threshold")
             if threshold is not None:
                 settings["disclosure_threshold"] = threshold
+            awaiting = (self.definition.get("settings") or {}).get("translations_awaiting_review")
+            if awaiting:
+                settings["translations_awaiting_review"] = " ".join(awaiting)
         self.layout.settings = settings
 
     def survey_headers(self) -> list[str]:

@@ -29,6 +29,17 @@ def test_reference_questionnaire_is_clean(reference_definition: dict) -> None:
     assert problems == [], problems[:10]
 
 
+def test_languages_awaiting_review_must_be_offered() -> None:
+    marked = minimal_definition(settings={"translations_awaiting_review": ["ru"]})
+    assert check_definition(marked) == []
+    unknown = minimal_definition(settings={"translations_awaiting_review": ["ru", "kk"]})
+    assert codes_at(unknown) == {
+        ("settings.translations_awaiting_review[1]", "definition.missing_translation")
+    }
+    twice = minimal_definition(settings={"translations_awaiting_review": ["ru", "ru"]})
+    assert {code for _, code in codes_at(twice)} == {"definition.schema"}
+
+
 def test_tree_walk_repeat_and_choices() -> None:
     definition = load_definition(minimal_definition())
     names = [q.name for q in definition.walk()]

@@ -65,6 +65,15 @@ def test_the_export_lays_out_survey_choices_and_settings() -> None:
     }
 
 
+def test_languages_awaiting_review_travel_in_the_settings_sheet() -> None:
+    definition = copy.deepcopy(FEATURE_DEFINITION)
+    definition["settings"]["translations_awaiting_review"] = ["ru"]
+    book = load_workbook(io.BytesIO(xlsform_from_definition(definition)))
+    settings = [[c.value for c in row] for row in book["settings"].iter_rows()]
+    assert dict(zip(settings[0], settings[1], strict=True))["translations_awaiting_review"] == "ru"
+    assert definition_from_xlsform(xlsform_from_definition(definition), "f.xlsx") == definition
+
+
 def test_exporting_a_definition_that_does_not_check_is_refused() -> None:
     broken = copy.deepcopy(FEATURE_DEFINITION)
     broken["questions"][0]["relevant"] = "${nowhere}"
