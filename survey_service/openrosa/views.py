@@ -41,6 +41,7 @@ _REFUSED_STATUS = {
     Outcome.INVALID: 400,
     Outcome.FORBIDDEN: 403,
     Outcome.VERSION_NOT_FOUND: 404,
+    Outcome.NOT_FOUND: 404,
     Outcome.CONFLICT: 409,
 }
 

@@ -265,6 +265,103 @@ class TestSubmission:
         history = client.get(f"/api/v1/responses/{first}/revisions", headers=admin).get_json()
         assert history[1]["reason"].startswith("edited on a device")
 
+    def test_an_edit_of_an_edit_becomes_the_next_revision_of_the_same_household(
+        self, app: Flask, client: FlaskClient, collect: dict, admin: dict, xform: bytes
+    ) -> None:
+        original, first_edit, second_edit = (str(uuid.uuid4()) for _ in range(3))
+        answers = household()
+        assert post_submission(client, collect, instance_from_xform(xform, answers, original))
+        answers["identification"]["household_number"] += 1
+        edit = instance_from_xform(xform, answers, first_edit, deprecated=original)
+        assert post_submission(client, collect, edit).status_code == 201
+        answers["identification"]["household_number"] += 1
+        again = instance_from_xform(xform, answers, second_edit, deprecated=first_edit)
+        reply = post_submission(client, collect, again)
+        assert reply.status_code == 201, message(reply)
+        assert message(reply) == "Edit received."
+        assert stored(app) == 1
+        for key in (original, first_edit, second_edit):  # every instanceID finds the household
+            record = client.get(f"/api/v1/responses/uuid:{key}", headers=admin).get_json()
+            assert record["instance_id"] == original and record["revision"] == 3
+        assert (
+            record["answers"]["identification"]["household_number"]
+            == answers["identification"]["household_number"]
+        )
+        history = client.get(f"/api/v1/responses/{second_edit}/revisions", headers=admin)
+        assert [r["revision"] for r in history.get_json()] == [1, 2, 3]
+
+    def test_resending_an_edit_stores_nothing_new_and_never_reverts_a_later_one(
+        self, app: Flask, client: FlaskClient, collect: dict, admin: dict, xform: bytes
+    ) -> None:
+        original, first_edit, second_edit = (str(uuid.uuid4()) for _ in range(3))
+        answers = household()
+        post_submission(client, collect, instance_from_xform(xform, answers, original))
+        answers["identification"]["household_number"] += 1
+        edit = instance_from_xform(xform, answers, first_edit, deprecated=original)
+        assert post_submission(client, collect, edit).status_code == 201
+        resent = post_submission(client, collect, edit)
+        assert resent.status_code == 201 and message(resent) == "Already received."
+        answers["identification"]["household_number"] += 1
+        latest = instance_from_xform(xform, answers, second_edit, deprecated=first_edit)
+        assert post_submission(client, collect, latest).status_code == 201
+        late = post_submission(client, collect, edit)  # the first edit's reply was lost
+        assert late.status_code == 201 and message(late) == "Already received."
+        record = client.get(f"/api/v1/responses/{original}", headers=admin).get_json()
+        assert record["revision"] == 3
+        assert (
+            record["answers"]["identification"]["household_number"]
+            == answers["identification"]["household_number"]
+        )
+        answers["identification"]["household_number"] += 1
+        changed = instance_from_xform(xform, answers, first_edit, deprecated=original)
+        conflict = post_submission(client, collect, changed)
+        assert conflict.status_code == 409
+        assert "/api/" not in message(conflict) and "nothing was stored" in message(conflict)
+        assert stored(app) == 1
+
+    def test_an_edit_saved_without_changes_still_carries_the_chain(
+        self, client: FlaskClient, collect: dict, admin: dict, xform: bytes
+    ) -> None:
+        original, unchanged, changed = (str(uuid.uuid4()) for _ in range(3))
+        answers = household()
+        post_submission(client, collect, instance_from_xform(xform, answers, original))
+        same = instance_from_xform(xform, answers, unchanged, deprecated=original)
+        assert post_submission(client, collect, same).status_code == 201
+        answers["identification"]["household_number"] += 1
+        later = instance_from_xform(xform, answers, changed, deprecated=unchanged)
+        assert post_submission(client, collect, later).status_code == 201
+        record = client.get(f"/api/v1/responses/{changed}", headers=admin).get_json()
+        assert record["instance_id"] == original and record["revision"] == 3
+
+    def test_an_edit_of_an_unknown_instance_is_refused_in_words(
+        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes
+    ) -> None:
+        unknown = str(uuid.uuid4())
+        edit = instance_from_xform(xform, household(), str(uuid.uuid4()), deprecated=unknown)
+        refused = post_submission(client, collect, edit)
+        assert refused.status_code == 404
+        text_ = message(refused)
+        assert f"uuid:{unknown}" in text_ and "nothing was stored" in text_, text_
+        assert "/api/" not in text_
+        assert stored(app) == 0
+
+    def test_an_edit_of_a_copy_edited_since_is_refused(
+        self, client: FlaskClient, collect: dict, admin: dict, xform: bytes
+    ) -> None:
+        original, first_edit = str(uuid.uuid4()), str(uuid.uuid4())
+        answers = household()
+        post_submission(client, collect, instance_from_xform(xform, answers, original))
+        answers["identification"]["household_number"] += 1
+        edit = instance_from_xform(xform, answers, first_edit, deprecated=original)
+        assert post_submission(client, collect, edit).status_code == 201
+        answers["identification"]["household_number"] += 5  # another phone, the old copy
+        stale = instance_from_xform(xform, answers, str(uuid.uuid4()), deprecated=original)
+        refused = post_submission(client, collect, stale)
+        assert refused.status_code == 409
+        assert "edited since" in message(refused) and "/api/" not in message(refused)
+        record = client.get(f"/api/v1/responses/{original}", headers=admin).get_json()
+        assert record["revision"] == 2
+
     def test_bad_xml_and_unknown_versions(
         self, app: Flask, client: FlaskClient, collect: dict, xform: bytes
     ) -> None:
