@@ -484,6 +484,48 @@ class TestAttachments:
         assert on_disk(attachments_dir, photo) and not on_disk(attachments_dir, extra)
 
 
+FORWARDED = {
+    "X-Forwarded-For": "203.0.113.7",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "survey.example.org",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Prefix": "/kg",
+}
+
+
+def form_urls(client: FlaskClient, headers: dict[str, str]) -> list[str]:
+    """The downloadUrl and manifestUrl of every form of the formList."""
+    listing = client.get("/openrosa/formList", headers=headers)
+    assert listing.status_code == 200, message(listing)
+    ns = "{http://openrosa.org/xforms/xformsList}"
+    root = ET.fromstring(listing.data)  # noqa: S314 - our own reply
+    urls = [e.text or "" for tag in ("downloadUrl", "manifestUrl") for e in root.iter(ns + tag)]
+    assert urls
+    return urls
+
+
+@pytest.mark.usefixtures("published")
+def test_behind_a_trusted_tls_proxy_form_urls_are_public(
+    database_url: str, collect: dict[str, str]
+) -> None:
+    from survey_service import create_app
+
+    proxied = create_app({"env": "test", "database_url": database_url, "trusted_proxies": 1})
+    try:
+        urls = form_urls(proxied.test_client(), collect | FORWARDED)
+        assert all(url.startswith("https://survey.example.org/kg/openrosa/forms/") for url in urls)
+    finally:
+        proxied.extensions["survey"]["engine"].dispose()
+
+
+@pytest.mark.usefixtures("published")
+def test_forwarded_headers_are_not_trusted_by_default(
+    client: FlaskClient, collect: dict[str, str]
+) -> None:
+    urls = form_urls(client, collect | FORWARDED)  # spoofed: no proxy is configured
+    assert all(url.startswith("http://localhost/openrosa/forms/") for url in urls), urls
+
+
 def test_oversized_submission_gets_an_openrosa_413(
     database_url: str, make_user: Callable[..., dict[str, str]]
 ) -> None:
