@@ -46,6 +46,21 @@ _REFUSED_STATUS = {
 }
 
 
+# the one challenge: Collect answers Basic (with the user name and a token or password);
+# Digest is not offered, since tokens and passwords are stored only as hashes
+_CHALLENGE = 'Basic realm="survey-service", charset="UTF-8"'
+# why a phone was not let in, in its words (never the API's Bearer advice)
+_SIGN_IN_PROBLEMS = {
+    error_codes.AUTH_INVALID_CREDENTIALS: "Wrong user name or password.",
+    error_codes.AUTH_INVALID_TOKEN: "Wrong user name or password.",
+    error_codes.AUTH_MALFORMED: "The user name or password could not be read.",
+}
+_SIGN_IN_ADVICE = (
+    "In Collect's server settings (Settings, Project settings, Server), enter your "
+    "enumerator user name, and as the password one of your API tokens or your password."
+)
+
+
 def _reply(body: bytes, status: int = 200, **headers: str) -> Response:
     response = Response(body, status=status, content_type=XML_CONTENT_TYPE)
     response.headers.update(OPENROSA_HEADERS)
@@ -57,7 +72,7 @@ def _reply(body: bytes, status: int = 200, **headers: str) -> Response:
 
 
 def _error(status: int, message: str) -> Response:
-    headers = {"WWW-Authenticate": 'Basic realm="survey-service"'} if status == 401 else {}
+    headers = {"WWW-Authenticate": _CHALLENGE} if status == 401 else {}
     return _reply(openrosa_response(message, nature="error"), status, **headers)
 
 
@@ -174,7 +189,9 @@ def submission() -> Response:
 
 
 def unauthorized_as_basic(exc: Unauthorized) -> Response:
-    return _error(401, exc.detail)
+    """A 401 with the Basic challenge and how to sign in from Collect."""
+    problem = _SIGN_IN_PROBLEMS.get(exc.code, "This server needs a user name and password.")
+    return _error(401, f"{problem} {_SIGN_IN_ADVICE}")
 
 
 bp.register_error_handler(Unauthorized, unauthorized_as_basic)

@@ -197,6 +197,35 @@ class TestForms:
         missing = client.get(f"/openrosa/forms/{QID}/9/form.xml", headers=basic(enumerator))
         assert missing.status_code == 404
 
+    def test_401_says_how_to_sign_in_with_basic(
+        self, client: FlaskClient, make_user: Callable[..., dict[str, str]]
+    ) -> None:
+        enumerator = make_user("enumerator")
+        wrong = "Basic " + base64.b64encode(f"{enumerator['name']}:nope".encode()).decode()
+        replies = {
+            "anonymous": client.get("/openrosa/formList", headers=OR),
+            "preflight": client.head("/openrosa/submission", headers=OR),
+            "wrong password": client.get(
+                "/openrosa/formList", headers=OR | {"Authorization": wrong}
+            ),
+            "bearer": client.get(
+                "/openrosa/formList", headers=OR | {"Authorization": "Bearer sst_unknown"}
+            ),
+        }
+        for case, reply in replies.items():
+            assert reply.status_code == 401, case
+            # one challenge, Basic (Collect sends Basic once challenged); Digest is not offered
+            assert reply.headers.getlist("WWW-Authenticate") == [
+                'Basic realm="survey-service", charset="UTF-8"'
+            ], case
+            assert reply.headers["X-OpenRosa-Version"] == "1.0"
+        for case in ("anonymous", "wrong password", "bearer"):
+            said = message(replies[case])
+            assert "server settings" in said and "user name" in said, said
+            assert "API token" in said and "password" in said, said
+            assert "Bearer" not in said and "/api/" not in said, said
+        assert message(replies["wrong password"]).startswith("Wrong user name or password.")
+
     def test_head_before_submission(self, client: FlaskClient, collect: dict) -> None:
         response = client.head("/openrosa/submission", headers=collect)
         assert response.status_code == 204
