@@ -97,7 +97,11 @@ def _check_protocol() -> Response | None:
 def _submitter() -> Any:
     user = current_user()
     if Role(user.role) not in PERMISSIONS["responses.submit"]:
-        raise Forbidden(error_codes.AUTH_FORBIDDEN, f"Role {user.role!r} may not submit responses.")
+        raise Forbidden(
+            error_codes.AUTH_FORBIDDEN,
+            f"The account {user.name!r} ({user.role}) may not fill in forms: sign in with an "
+            "enumerator's account.",
+        )
     return user
 
 
@@ -182,7 +186,9 @@ def submission() -> Response:
         )
     language = request.accept_languages.best_match(definition.languages)
     store = LocalStore(current_app.extensions["survey"]["settings"].resolved_attachments_dir())
-    received = service.receive(session, instance, user, uploads, store, language=language)
+    received = service.receive(
+        session, instance, user, uploads, store, language=language, definition=definition
+    )
     if received.outcome.accepted:
         return _reply(openrosa_response(_RECEIVED_MESSAGES[received.outcome]), 201)
     return _error(_REFUSED_STATUS[received.outcome], received.detail or "")

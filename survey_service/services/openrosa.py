@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from survey_service.errors import NotFound, Unprocessable
 from survey_service.instance_ids import normalize_instance_id
 from survey_service.jsonutil import content_digest
 from survey_service.models import Principal, Response, ResponseRevision
-from survey_service.openrosa.xml import Instance
+from survey_service.openrosa.xml import Instance, phone_path
 from survey_service.queries import attachments as attachment_queries
 from survey_service.queries import questionnaires as questionnaire_queries
 from survey_service.queries import responses as response_queries
@@ -78,6 +79,7 @@ def receive(
     store: AttachmentStore,
     *,
     language: str | None,
+    definition: Definition | None = None,
 ) -> SubmitResult:
     """Validate and store a parsed instance exactly as the JSON API would, then its files.
 
@@ -90,8 +92,10 @@ def receive(
     found), and so is an edit of a revision that another edit has replaced since (conflict).
     A resend of the same instance or edit (or of a split submission's next part) stores
     nothing new but the files it carries. A refused instance's `detail` says why in a line a
-    phone can show.
+    phone can show, each failing answer named by its labels in `language` (`definition`:
+    the instance's questionnaire).
     """
+    words = functools.partial(_summary, definition=definition, language=language)
     unreferenced = _unreferenced_files(instance, uploads)
     if unreferenced:
         return SubmitResult(
@@ -105,7 +109,7 @@ def receive(
             instance.instance_id,
             Outcome.INVALID,
             code=error_codes.RESPONSE_INVALID,
-            detail="; ".join(f"{p['path']}: {p['message']}" for p in instance.problems[:5]),
+            detail=words(instance.problems),
             errors=list(instance.problems),
         )
     try:
@@ -126,7 +130,9 @@ def receive(
     if edited is not None:  # an edit sent before: its reply was lost, or a split submission
         return _edit_resent(session, edited, instance, uploads, store)
     if deprecated_id is not None:
-        return _edit(session, instance, instance_id, deprecated_id, user, uploads, store, language)
+        return _edit(
+            session, instance, instance_id, deprecated_id, user, uploads, store, words, language
+        )
     submission = responses.Submission(
         instance_id=instance.instance_id,
         answers=instance.answers,
@@ -139,7 +145,7 @@ def receive(
         result.detail = _conflict_detail(instance_id)
         return result
     if not result.outcome.accepted:
-        result.detail = _summary(result.errors) or result.detail or "Refused."
+        result.detail = words(result.errors) or result.detail or "Refused."
         return result
     record = result.response
     response_id = record["id"] if isinstance(record, dict) else getattr(record, "id", None)
@@ -157,6 +163,7 @@ def _edit(
     user: Principal,
     uploads: Sequence[Upload],
     store: AttachmentStore,
+    words: Callable[[Sequence[dict[str, Any]] | None], str],
     language: str | None,
 ) -> SubmitResult:
     """An edit: the next revision of the household whose current instance id is
@@ -196,7 +203,7 @@ def _edit(
             instance_id,
             Outcome.INVALID,
             code=exc.code,
-            detail=_summary(exc.errors),
+            detail=words(exc.errors),
             errors=exc.errors or [],
         )
     _store_files(session, revised.id, uploads, store)
@@ -259,13 +266,24 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _summary(errors: Sequence[dict[str, Any]] | None) -> str:
-    """The first errors as one line a phone can show."""
+def _summary(
+    errors: Sequence[dict[str, Any]] | None,
+    *,
+    definition: Definition | None,
+    language: str | None,
+    shown: int = 5,
+) -> str:
+    """The first errors as one line a phone can show: each answer by its labels, counted
+    from one (not the validator's JSON path), then the message."""
     if not errors:
         return ""
-    shown = [f"{e.get('path') or 'form'}: {e.get('message')}" for e in errors[:5]]
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return "; ".join(shown) + more
+    lines = [
+        f"{phone_path(str(e.get('path') or ''), definition, language)} — {e.get('message')}"
+        for e in errors[:shown]
+    ]
+    more = f" (and {len(errors) - shown} more)" if len(errors) > shown else ""
+    text = "; ".join(lines) + more
+    return text + ("" if text.endswith(".") else ".") + " Nothing was stored."
 
 
 def _store_files(
