@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey_service.config import Settings, load_settings
 
@@ -65,4 +66,15 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     init_request_session(app)
     # after Api(app), so these replace flask-smorest's own (non problem+json) handlers
     register_problem_handlers(app)
+    if settings.trusted_proxies:
+        # outermost, so every URL the app builds (formList, manifest) is the public one
+        proxies = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign] # Flask documents this wrapping
+            app.wsgi_app,
+            x_for=proxies,
+            x_proto=proxies,
+            x_host=proxies,
+            x_port=proxies,
+            x_prefix=proxies,
+        )
     return app

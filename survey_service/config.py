@@ -41,6 +41,7 @@ class Settings:
     single_psu_rule: str
     allow_unsuppressed: bool
     attachments_dir: str
+    trusted_proxies: int
 
     def resolved_attachments_dir(self) -> Path:
         """The attachments folder; a relative path is under the project root."""
@@ -136,6 +137,8 @@ def load_settings(
     settings = Settings(**typed)
     if not settings.database_url:
         raise ConfigError("database_url is empty: set SURVEY_DATABASE_URL")
+    if settings.trusted_proxies < 0:
+        raise ConfigError(f"trusted_proxies must be 0 or more, got {settings.trusted_proxies}")
     if settings.single_psu_rule not in SINGLE_PSU_RULES:
         raise ConfigError(
             f"single_psu_rule must be {', '.join(SINGLE_PSU_RULES[:-1])} or "

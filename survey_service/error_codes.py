@@ -130,6 +130,10 @@ OPENROSA_FORM_MISMATCH: Final = "openrosa.form_mismatch"  # data for another for
 OPENROSA_DUPLICATE_ELEMENT: Final = "openrosa.duplicate_element"  # one answer given twice
 # a file part whose name no element of the instance holds: refused, nothing stored (400)
 OPENROSA_UNREFERENCED_ATTACHMENT: Final = "openrosa.unreferenced_attachment"
+# an edit (meta/deprecatedID) of an instance not stored here, or not the sender's (404)
+OPENROSA_UNKNOWN_DEPRECATED_ID: Final = "openrosa.unknown_deprecated_id"
+# an edit of a revision that another edit has replaced since (409): nothing stored
+OPENROSA_STALE_EDIT: Final = "openrosa.stale_edit"
 
 # -- weight sets ----------------------------------------------------------------------------
 WEIGHTS_NOT_FOUND: Final = "weights.not_found"

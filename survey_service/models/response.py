@@ -107,7 +107,10 @@ class ResponseRevision(Base):
     """The revisions of a revised response, the original submission first, with author and reason.
 
     An unrevised response keeps its only revision in its own row: the first revision copies
-    the original here, so intake writes one row per household.
+    the original here, so intake writes one row per household. `instance_id` is the id a
+    device gave an edit (OpenRosa `meta/instanceID`, its `deprecatedID` naming the revision
+    it replaces): the original's id stays in `responses`, so every id a household has had
+    finds it, and a resent edit is recognised. Revisions made over the JSON API have none.
     """
 
     __tablename__ = "response_revisions"
@@ -120,6 +123,7 @@ class ResponseRevision(Base):
     revision: Mapped[int]
     version: Mapped[int]
     content_hash: Mapped[str] = mapped_column(String(64))
+    instance_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     answers: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     reason: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -41,8 +41,24 @@ _REFUSED_STATUS = {
     Outcome.INVALID: 400,
     Outcome.FORBIDDEN: 403,
     Outcome.VERSION_NOT_FOUND: 404,
+    Outcome.NOT_FOUND: 404,
     Outcome.CONFLICT: 409,
 }
+
+
+# the one challenge: Collect answers Basic (with the user name and a token or password);
+# Digest is not offered, since tokens and passwords are stored only as hashes
+_CHALLENGE = 'Basic realm="survey-service", charset="UTF-8"'
+# why a phone was not let in, in its words (never the API's Bearer advice)
+_SIGN_IN_PROBLEMS = {
+    error_codes.AUTH_INVALID_CREDENTIALS: "Wrong user name or password.",
+    error_codes.AUTH_INVALID_TOKEN: "Wrong user name or password.",
+    error_codes.AUTH_MALFORMED: "The user name or password could not be read.",
+}
+_SIGN_IN_ADVICE = (
+    "In Collect's server settings (Settings, Project settings, Server), enter your "
+    "enumerator user name, and as the password one of your API tokens or your password."
+)
 
 
 def _reply(body: bytes, status: int = 200, **headers: str) -> Response:
@@ -56,7 +72,7 @@ def _reply(body: bytes, status: int = 200, **headers: str) -> Response:
 
 
 def _error(status: int, message: str) -> Response:
-    headers = {"WWW-Authenticate": 'Basic realm="survey-service"'} if status == 401 else {}
+    headers = {"WWW-Authenticate": _CHALLENGE} if status == 401 else {}
     return _reply(openrosa_response(message, nature="error"), status, **headers)
 
 
@@ -81,7 +97,11 @@ def _check_protocol() -> Response | None:
 def _submitter() -> Any:
     user = current_user()
     if Role(user.role) not in PERMISSIONS["responses.submit"]:
-        raise Forbidden(error_codes.AUTH_FORBIDDEN, f"Role {user.role!r} may not submit responses.")
+        raise Forbidden(
+            error_codes.AUTH_FORBIDDEN,
+            f"The account {user.name!r} ({user.role}) may not fill in forms: sign in with an "
+            "enumerator's account.",
+        )
     return user
 
 
@@ -166,14 +186,18 @@ def submission() -> Response:
         )
     language = request.accept_languages.best_match(definition.languages)
     store = LocalStore(current_app.extensions["survey"]["settings"].resolved_attachments_dir())
-    received = service.receive(session, instance, user, uploads, store, language=language)
+    received = service.receive(
+        session, instance, user, uploads, store, language=language, definition=definition
+    )
     if received.outcome.accepted:
         return _reply(openrosa_response(_RECEIVED_MESSAGES[received.outcome]), 201)
     return _error(_REFUSED_STATUS[received.outcome], received.detail or "")
 
 
 def unauthorized_as_basic(exc: Unauthorized) -> Response:
-    return _error(401, exc.detail)
+    """A 401 with the Basic challenge and how to sign in from Collect."""
+    problem = _SIGN_IN_PROBLEMS.get(exc.code, "This server needs a user name and password.")
+    return _error(401, f"{problem} {_SIGN_IN_ADVICE}")
 
 
 bp.register_error_handler(Unauthorized, unauthorized_as_basic)

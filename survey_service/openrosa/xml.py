@@ -692,6 +692,38 @@ def manifest_xml(media: Iterable[MediaEntry]) -> bytes:
     return _document(root)
 
 
+_PATH_SEGMENT = re.compile(r"([^.\[\]]+)(?:\[(\d+)\])?")
+_REFERENCE = re.compile(r"\$\{[^}]*\}")
+_FORM_LEVEL = frozenset({"", "answers"})
+
+
+def phone_path(path: str, definition: Definition | None, language: str | None) -> str:
+    """A validator's path (`household.members[2].member_age`) as an enumerator reads it:
+    each roster entry by its label and number counted from one, then the question's label
+    in the phone's language (the default language otherwise; `${...}` shown as `…`) and
+    its name: `Household member 3: How old is …, in completed years? (member_age)`."""
+    if path in _FORM_LEVEL:
+        return "the form"
+    segments = _PATH_SEGMENT.findall(path)
+    if not segments:
+        return _shorten(path, 80)
+
+    def label(name: str) -> str | None:
+        question = definition.by_name.get(name) if definition is not None else None
+        if question is None or definition is None:
+            return None
+        texts = question.label
+        text = texts.get(language or "") or texts.get(definition.default_language)
+        return _shorten(_REFERENCE.sub("…", text), 80) if text else None
+
+    entries = [f"{label(name) or name} {int(index) + 1}" for name, index in segments[:-1] if index]
+    name, index = segments[-1]
+    words = label(name)
+    number = f" {int(index) + 1}" if index else ""
+    leaf = f"{words}{number} ({name})" if words else f"{name}{number}"
+    return f"{', '.join(entries)}: {leaf}" if entries else leaf
+
+
 def openrosa_response(message: str, *, nature: str | None = "submit_success") -> bytes:
     """The OpenRosaResponse envelope; Collect and Enketo show `message` to the enumerator.
 

@@ -193,9 +193,17 @@ def visible_to(query: _Query, user: Principal) -> _Query:
 
 
 def visible_response(session: Session, instance_id: str, user: Principal) -> Response | None:
-    """The response `instance_id` (canonical) if the user may see it."""
+    """The response `instance_id` (canonical) if the user may see it: its own instance id,
+    or that of one of its revisions (an edit sent by a device)."""
     query = visible_to(select(Response).where(Response.instance_id == instance_id), user)
-    return session.scalar(query)
+    found = session.scalar(query)
+    if found is not None:
+        return found
+    # the rare path (an edit's id, or none): a second indexed lookup, never an OR on the first
+    revised = select(ResponseRevision.response_id).where(
+        ResponseRevision.instance_id == instance_id
+    )
+    return session.scalar(visible_to(select(Response).where(Response.id.in_(revised)), user))
 
 
 @dataclass(frozen=True)
@@ -258,6 +266,13 @@ def revision_hash(session: Session, response_id: int, revision: int) -> str | No
             ResponseRevision.response_id == response_id,
             ResponseRevision.revision == revision,
         )
+    )
+
+
+def revision_by_instance_id(session: Session, instance_id: str) -> ResponseRevision | None:
+    """The revision a device's edit with this instance id became, if any."""
+    return session.scalar(
+        select(ResponseRevision).where(ResponseRevision.instance_id == instance_id)
     )
 
 

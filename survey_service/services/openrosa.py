@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,10 +11,13 @@ from sqlalchemy.orm import Session
 
 from survey_service import error_codes
 from survey_service.errors import NotFound, Unprocessable
-from survey_service.models import Principal
-from survey_service.openrosa.xml import Instance
+from survey_service.instance_ids import normalize_instance_id
+from survey_service.jsonutil import content_digest
+from survey_service.models import Principal, Response, ResponseRevision
+from survey_service.openrosa.xml import Instance, phone_path
 from survey_service.queries import attachments as attachment_queries
 from survey_service.queries import questionnaires as questionnaire_queries
+from survey_service.queries import responses as response_queries
 from survey_service.questionnaire.definition import Definition
 from survey_service.services import responses
 from survey_service.services.responses import Outcome, SubmitResult
@@ -75,17 +79,23 @@ def receive(
     store: AttachmentStore,
     *,
     language: str | None,
+    definition: Definition | None = None,
 ) -> SubmitResult:
     """Validate and store a parsed instance exactly as the JSON API would, then its files.
 
     A file that no element of the instance names (its `attachments`) refuses the whole
     submission before anything is stored: each part of a split submission carries the whole
     instance, so a file of any part is checked against every answer. An instance with
-    `deprecatedID` is an edit: it becomes the next revision of the earlier response. A
-    resend of the same instance (or of a split submission's next part) stores nothing new
-    but the files it carries. A refused instance's `detail` says why in a line a phone can
-    show.
+    `deprecatedID` is an edit: it becomes the next revision of the household whose current
+    revision that id names (the original's instanceID, or its latest edit's, so an edit of
+    an edit continues the same household); an id the sender cannot see is refused (not
+    found), and so is an edit of a revision that another edit has replaced since (conflict).
+    A resend of the same instance or edit (or of a split submission's next part) stores
+    nothing new but the files it carries. A refused instance's `detail` says why in a line a
+    phone can show, each failing answer named by its labels in `language` (`definition`:
+    the instance's questionnaire).
     """
+    words = functools.partial(_summary, definition=definition, language=language)
     unreferenced = _unreferenced_files(instance, uploads)
     if unreferenced:
         return SubmitResult(
@@ -99,34 +109,30 @@ def receive(
             instance.instance_id,
             Outcome.INVALID,
             code=error_codes.RESPONSE_INVALID,
-            detail="; ".join(f"{p['path']}: {p['message']}" for p in instance.problems[:5]),
+            detail=words(instance.problems),
             errors=list(instance.problems),
         )
-    if instance.deprecated_id:
-        try:
-            earlier = responses.get_response(session, instance.deprecated_id, user)
-        except NotFound:
-            earlier = None
-        if earlier is not None:
-            try:
-                revised, _ = responses.revise_response(
-                    session,
-                    instance.deprecated_id,
-                    instance.answers,
-                    f"edited on a device as {instance.instance_id}",
-                    user,
-                    language=language,
-                )
-            except Unprocessable as exc:
-                return SubmitResult(
-                    instance.instance_id,
-                    Outcome.INVALID,
-                    code=exc.code,
-                    detail=_summary(exc.errors),
-                    errors=exc.errors or [],
-                )
-            _store_files(session, revised.id, uploads, store)
-            return SubmitResult(instance.instance_id, Outcome.REVISED, revised)
+    try:
+        instance_id = normalize_instance_id(instance.instance_id)
+        deprecated_id = (
+            normalize_instance_id(instance.deprecated_id) if instance.deprecated_id else None
+        )
+    except Unprocessable as exc:
+        return SubmitResult(
+            instance.instance_id,
+            Outcome.INVALID,
+            code=exc.code,
+            detail="meta/instanceID and meta/deprecatedID must be UUIDs ('uuid:...'): "
+            "nothing was stored.",
+            errors=exc.errors or [],
+        )
+    edited = response_queries.revision_by_instance_id(session, instance_id)
+    if edited is not None:  # an edit sent before: its reply was lost, or a split submission
+        return _edit_resent(session, edited, instance, uploads, store)
+    if deprecated_id is not None:
+        return _edit(
+            session, instance, instance_id, deprecated_id, user, uploads, store, words, language
+        )
     submission = responses.Submission(
         instance_id=instance.instance_id,
         answers=instance.answers,
@@ -135,8 +141,11 @@ def receive(
         meta=dict(instance.meta),
     )
     (result,) = responses.submit_responses(session, instance.form_id, [submission], user)
+    if result.outcome is Outcome.CONFLICT:
+        result.detail = _conflict_detail(instance_id)
+        return result
     if not result.outcome.accepted:
-        result.detail = _summary(result.errors) or result.detail or "Refused."
+        result.detail = words(result.errors) or result.detail or "Refused."
         return result
     record = result.response
     response_id = record["id"] if isinstance(record, dict) else getattr(record, "id", None)
@@ -144,6 +153,98 @@ def receive(
         raise RuntimeError("stored response without a record")
     _store_files(session, response_id, uploads, store)
     return result
+
+
+def _edit(
+    session: Session,
+    instance: Instance,
+    instance_id: str,
+    deprecated_id: str,
+    user: Principal,
+    uploads: Sequence[Upload],
+    store: AttachmentStore,
+    words: Callable[[Sequence[dict[str, Any]] | None], str],
+    language: str | None,
+) -> SubmitResult:
+    """An edit: the next revision of the household whose current instance id is
+    `deprecated_id` (its original's, or the id of its latest edit)."""
+    try:
+        earlier = responses.get_response(session, deprecated_id, user)
+    except NotFound:
+        return SubmitResult(
+            instance_id,
+            Outcome.NOT_FOUND,
+            code=error_codes.OPENROSA_UNKNOWN_DEPRECATED_ID,
+            detail=f"This is an edit of form data uuid:{deprecated_id}, which this server "
+            "has not received from this account: nothing was stored. Send the original "
+            "form first, or ask your supervisor.",
+        )
+    if _revision_named(session, earlier, deprecated_id) != earlier.revision:
+        return SubmitResult(
+            instance_id,
+            Outcome.CONFLICT,
+            code=error_codes.OPENROSA_STALE_EDIT,
+            detail="This household was edited since this copy was made (the server holds "
+            f"revision {earlier.revision}): nothing was stored. Ask your supervisor to "
+            "make the change.",
+        )
+    try:
+        revised, _ = responses.revise_response(
+            session,
+            earlier.instance_id,
+            instance.answers,
+            f"edited on a device as uuid:{instance_id}",
+            user,
+            language=language,
+            device_instance_id=instance_id,
+        )
+    except Unprocessable as exc:
+        return SubmitResult(
+            instance_id,
+            Outcome.INVALID,
+            code=exc.code,
+            detail=words(exc.errors),
+            errors=exc.errors or [],
+        )
+    _store_files(session, revised.id, uploads, store)
+    return SubmitResult(instance_id, Outcome.REVISED, revised)
+
+
+def _revision_named(session: Session, response: Response, instance_id: str) -> int | None:
+    """The revision of `response` that `instance_id` names: 1 for its original."""
+    if instance_id == response.instance_id:
+        return 1
+    revision = response_queries.revision_by_instance_id(session, instance_id)
+    return revision.revision if revision is not None else None
+
+
+def _edit_resent(
+    session: Session,
+    revision: ResponseRevision,
+    instance: Instance,
+    uploads: Sequence[Upload],
+    store: AttachmentStore,
+) -> SubmitResult:
+    """An edit whose instance id is stored: the same content stores nothing new (but the
+    files a split submission brings), even after later edits; other content conflicts."""
+    digest = content_digest({"version": revision.version, "answers": instance.answers})
+    if digest != revision.content_hash:
+        return SubmitResult(
+            revision.instance_id or "",
+            Outcome.CONFLICT,
+            code=error_codes.RESPONSE_CONFLICT,
+            detail=_conflict_detail(revision.instance_id or ""),
+        )
+    _store_files(session, revision.response_id, uploads, store)
+    return SubmitResult(revision.instance_id or "", Outcome.IDENTICAL_RESEND)
+
+
+def _conflict_detail(instance_id: str) -> str:
+    """The refusal of an instance id already stored with other answers, for a phone."""
+    return (
+        f"Different form data with the same instanceID (uuid:{instance_id}) was received "
+        "already: nothing was stored. Ask your supervisor."
+    )
 
 
 def _unreferenced_files(instance: Instance, uploads: Sequence[Upload]) -> list[str]:
@@ -165,13 +266,24 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _summary(errors: Sequence[dict[str, Any]] | None) -> str:
-    """The first errors as one line a phone can show."""
+def _summary(
+    errors: Sequence[dict[str, Any]] | None,
+    *,
+    definition: Definition | None,
+    language: str | None,
+    shown: int = 5,
+) -> str:
+    """The first errors as one line a phone can show: each answer by its labels, counted
+    from one (not the validator's JSON path), then the message."""
     if not errors:
         return ""
-    shown = [f"{e.get('path') or 'form'}: {e.get('message')}" for e in errors[:5]]
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return "; ".join(shown) + more
+    lines = [
+        f"{phone_path(str(e.get('path') or ''), definition, language)} — {e.get('message')}"
+        for e in errors[:shown]
+    ]
+    more = f" (and {len(errors) - shown} more)" if len(errors) > shown else ""
+    text = "; ".join(lines) + more
+    return text + ("" if text.endswith(".") else ".") + " Nothing was stored."
 
 
 def _store_files(

@@ -150,6 +150,7 @@ class Outcome(enum.Enum):
     STORED = "stored"  # new: stored now
     IDENTICAL_RESEND = "identical_resend"  # stored before with the same content
     REVISED = "revised"  # an edit, stored as the next revision of an earlier response
+    NOT_FOUND = "not_found"  # an edit of a response that is not stored (or not visible)
     CONFLICT = "conflict"  # stored before with different content
     VERSION_NOT_FOUND = "version_not_found"  # the questionnaire has no such version
     INVALID = "invalid"  # not a valid response; nothing stored
@@ -437,12 +438,16 @@ def revise_response(
     user: Principal,
     *,
     language: str | None = None,
+    device_instance_id: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Response, bool]:
     """Store new answers as the next revision; returns (response, whether a revision was made).
 
     The answers are validated against the response's own questionnaire version, exactly as
-    a new submission. Identical answers make no new revision (a retried PUT is harmless).
+    a new submission. Identical answers make no new revision (a retried PUT is harmless),
+    except for a device's edit (`device_instance_id`, canonical): its id is recorded on the revision
+    it becomes, even one that changes no answer, so that its own edit later finds the
+    household.
     """
     now = now or utcnow()
     response = get_response(session, instance_id, user)
@@ -471,7 +476,7 @@ def revise_response(
             errors=[_forbidden_country(user, country)],
         )
     new_hash = content_digest({"version": response.version, "answers": answers})
-    if new_hash == _current_hash(session, response):
+    if device_instance_id is None and new_hash == _current_hash(session, response):
         return response, False
     if response.revision == 1:
         session.add(_original_revision(response))
@@ -496,6 +501,7 @@ def revise_response(
             revision=response.revision,
             version=response.version,
             content_hash=new_hash,
+            instance_id=device_instance_id,
             answers=validated.answers,
             reason=reason.strip(),
             author_id=user.id,

@@ -197,6 +197,35 @@ class TestForms:
         missing = client.get(f"/openrosa/forms/{QID}/9/form.xml", headers=basic(enumerator))
         assert missing.status_code == 404
 
+    def test_401_says_how_to_sign_in_with_basic(
+        self, client: FlaskClient, make_user: Callable[..., dict[str, str]]
+    ) -> None:
+        enumerator = make_user("enumerator")
+        wrong = "Basic " + base64.b64encode(f"{enumerator['name']}:nope".encode()).decode()
+        replies = {
+            "anonymous": client.get("/openrosa/formList", headers=OR),
+            "preflight": client.head("/openrosa/submission", headers=OR),
+            "wrong password": client.get(
+                "/openrosa/formList", headers=OR | {"Authorization": wrong}
+            ),
+            "bearer": client.get(
+                "/openrosa/formList", headers=OR | {"Authorization": "Bearer sst_unknown"}
+            ),
+        }
+        for case, reply in replies.items():
+            assert reply.status_code == 401, case
+            # one challenge, Basic (Collect sends Basic once challenged); Digest is not offered
+            assert reply.headers.getlist("WWW-Authenticate") == [
+                'Basic realm="survey-service", charset="UTF-8"'
+            ], case
+            assert reply.headers["X-OpenRosa-Version"] == "1.0"
+        for case in ("anonymous", "wrong password", "bearer"):
+            said = message(replies[case])
+            assert "server settings" in said and "user name" in said, said
+            assert "API token" in said and "password" in said, said
+            assert "Bearer" not in said and "/api/" not in said, said
+        assert message(replies["wrong password"]).startswith("Wrong user name or password.")
+
     def test_head_before_submission(self, client: FlaskClient, collect: dict) -> None:
         response = client.head("/openrosa/submission", headers=collect)
         assert response.status_code == 204
@@ -238,7 +267,10 @@ class TestSubmission:
         xml = instance_from_xform(xform, answers, str(uuid.uuid4()))
         refused = post_submission(client, collect, xml)
         assert refused.status_code == 400
-        assert "household.members[0].member_age" in message(refused)
+        assert message(refused) == (
+            "Household member 1: How old is …, in completed years? (member_age) — "
+            "Age must be between 0 and 120 years. Nothing was stored."
+        )
         russian = post_submission(client, collect | {"Accept-Language": "ru"}, xml)
         assert any("а" <= c <= "я" for c in message(russian)), message(russian)
         assert stored(app) == 0
@@ -265,6 +297,103 @@ class TestSubmission:
         history = client.get(f"/api/v1/responses/{first}/revisions", headers=admin).get_json()
         assert history[1]["reason"].startswith("edited on a device")
 
+    def test_an_edit_of_an_edit_becomes_the_next_revision_of_the_same_household(
+        self, app: Flask, client: FlaskClient, collect: dict, admin: dict, xform: bytes
+    ) -> None:
+        original, first_edit, second_edit = (str(uuid.uuid4()) for _ in range(3))
+        answers = household()
+        assert post_submission(client, collect, instance_from_xform(xform, answers, original))
+        answers["identification"]["household_number"] += 1
+        edit = instance_from_xform(xform, answers, first_edit, deprecated=original)
+        assert post_submission(client, collect, edit).status_code == 201
+        answers["identification"]["household_number"] += 1
+        again = instance_from_xform(xform, answers, second_edit, deprecated=first_edit)
+        reply = post_submission(client, collect, again)
+        assert reply.status_code == 201, message(reply)
+        assert message(reply) == "Edit received."
+        assert stored(app) == 1
+        for key in (original, first_edit, second_edit):  # every instanceID finds the household
+            record = client.get(f"/api/v1/responses/uuid:{key}", headers=admin).get_json()
+            assert record["instance_id"] == original and record["revision"] == 3
+        assert (
+            record["answers"]["identification"]["household_number"]
+            == answers["identification"]["household_number"]
+        )
+        history = client.get(f"/api/v1/responses/{second_edit}/revisions", headers=admin)
+        assert [r["revision"] for r in history.get_json()] == [1, 2, 3]
+
+    def test_resending_an_edit_stores_nothing_new_and_never_reverts_a_later_one(
+        self, app: Flask, client: FlaskClient, collect: dict, admin: dict, xform: bytes
+    ) -> None:
+        original, first_edit, second_edit = (str(uuid.uuid4()) for _ in range(3))
+        answers = household()
+        post_submission(client, collect, instance_from_xform(xform, answers, original))
+        answers["identification"]["household_number"] += 1
+        edit = instance_from_xform(xform, answers, first_edit, deprecated=original)
+        assert post_submission(client, collect, edit).status_code == 201
+        resent = post_submission(client, collect, edit)
+        assert resent.status_code == 201 and message(resent) == "Already received."
+        answers["identification"]["household_number"] += 1
+        latest = instance_from_xform(xform, answers, second_edit, deprecated=first_edit)
+        assert post_submission(client, collect, latest).status_code == 201
+        late = post_submission(client, collect, edit)  # the first edit's reply was lost
+        assert late.status_code == 201 and message(late) == "Already received."
+        record = client.get(f"/api/v1/responses/{original}", headers=admin).get_json()
+        assert record["revision"] == 3
+        assert (
+            record["answers"]["identification"]["household_number"]
+            == answers["identification"]["household_number"]
+        )
+        answers["identification"]["household_number"] += 1
+        changed = instance_from_xform(xform, answers, first_edit, deprecated=original)
+        conflict = post_submission(client, collect, changed)
+        assert conflict.status_code == 409
+        assert "/api/" not in message(conflict) and "nothing was stored" in message(conflict)
+        assert stored(app) == 1
+
+    def test_an_edit_saved_without_changes_still_carries_the_chain(
+        self, client: FlaskClient, collect: dict, admin: dict, xform: bytes
+    ) -> None:
+        original, unchanged, changed = (str(uuid.uuid4()) for _ in range(3))
+        answers = household()
+        post_submission(client, collect, instance_from_xform(xform, answers, original))
+        same = instance_from_xform(xform, answers, unchanged, deprecated=original)
+        assert post_submission(client, collect, same).status_code == 201
+        answers["identification"]["household_number"] += 1
+        later = instance_from_xform(xform, answers, changed, deprecated=unchanged)
+        assert post_submission(client, collect, later).status_code == 201
+        record = client.get(f"/api/v1/responses/{changed}", headers=admin).get_json()
+        assert record["instance_id"] == original and record["revision"] == 3
+
+    def test_an_edit_of_an_unknown_instance_is_refused_in_words(
+        self, app: Flask, client: FlaskClient, collect: dict, xform: bytes
+    ) -> None:
+        unknown = str(uuid.uuid4())
+        edit = instance_from_xform(xform, household(), str(uuid.uuid4()), deprecated=unknown)
+        refused = post_submission(client, collect, edit)
+        assert refused.status_code == 404
+        text_ = message(refused)
+        assert f"uuid:{unknown}" in text_ and "nothing was stored" in text_, text_
+        assert "/api/" not in text_
+        assert stored(app) == 0
+
+    def test_an_edit_of_a_copy_edited_since_is_refused(
+        self, client: FlaskClient, collect: dict, admin: dict, xform: bytes
+    ) -> None:
+        original, first_edit = str(uuid.uuid4()), str(uuid.uuid4())
+        answers = household()
+        post_submission(client, collect, instance_from_xform(xform, answers, original))
+        answers["identification"]["household_number"] += 1
+        edit = instance_from_xform(xform, answers, first_edit, deprecated=original)
+        assert post_submission(client, collect, edit).status_code == 201
+        answers["identification"]["household_number"] += 5  # another phone, the old copy
+        stale = instance_from_xform(xform, answers, str(uuid.uuid4()), deprecated=original)
+        refused = post_submission(client, collect, stale)
+        assert refused.status_code == 409
+        assert "edited since" in message(refused) and "/api/" not in message(refused)
+        record = client.get(f"/api/v1/responses/{original}", headers=admin).get_json()
+        assert record["revision"] == 2
+
     def test_bad_xml_and_unknown_versions(
         self, app: Flask, client: FlaskClient, collect: dict, xform: bytes
     ) -> None:
@@ -286,6 +415,61 @@ class TestSubmission:
         unknown = post_submission(client, collect, future)
         assert unknown.status_code == 400 and "version 7" in message(unknown)
         assert stored(app) == 0
+
+
+@pytest.mark.usefixtures("published")
+def test_no_reply_a_phone_shows_speaks_of_the_api_or_its_codes(
+    client: FlaskClient,
+    collect: dict[str, str],
+    make_user: Callable[..., dict[str, str]],
+    xform: bytes,
+) -> None:
+    """Every kind of OpenRosa refusal, read as the enumerator reads it on the phone."""
+    original, edit = str(uuid.uuid4()), str(uuid.uuid4())
+    answers = household()
+    post_submission(client, collect, instance_from_xform(xform, answers, original))
+    invalid = household(seed=3)
+    invalid["household"]["members"][0]["member_age"] = 150
+    invalid["household"]["members"][1]["member_age"] = "old"
+    edited = copy.deepcopy(answers)
+    edited["identification"]["household_number"] += 1
+    post_submission(client, collect, instance_from_xform(xform, edited, edit, deprecated=original))
+    edited["identification"]["household_number"] += 1
+    sent = {
+        "invalid": instance_from_xform(xform, invalid, str(uuid.uuid4())),
+        "conflict": instance_from_xform(xform, household(seed=2), original),
+        "edit conflict": instance_from_xform(xform, edited, edit, deprecated=original),
+        "stale edit": instance_from_xform(xform, edited, str(uuid.uuid4()), deprecated=original),
+        "unknown edit": instance_from_xform(
+            xform, answers, str(uuid.uuid4()), deprecated=str(uuid.uuid4())
+        ),
+        "malformed": b"<data><unclosed></data>",
+        "unknown version": instance_from_xform(xform, answers, str(uuid.uuid4())).replace(
+            b'version="1"', b'version="7"', 1
+        ),
+    }
+    replies = {case: post_submission(client, collect, xml) for case, xml in sent.items()}
+    replies["unnamed file"] = post_submission(
+        client, collect, sent["invalid"], {"x.jpg": (b"x", "image/jpeg")}
+    )
+    replies["no part"] = client.post(
+        "/openrosa/submission", data={}, headers=collect, content_type="multipart/form-data"
+    )
+    replies["anonymous"] = client.get("/openrosa/formList", headers=OR)
+    replies["statistician"] = client.get(
+        "/openrosa/formList", headers=basic(make_user("statistician"))
+    )
+    replies["no form"] = client.get(f"/openrosa/forms/{QID}/9/form.xml", headers=collect)
+    replies["no protocol"] = client.get(
+        "/openrosa/formList", headers={**collect, **OR} | {"X-OpenRosa-Version": "0.9"}
+    )
+    for case, reply in replies.items():
+        assert reply.status_code >= 400, case
+        said = message(reply)
+        assert said, case
+        for jargon in ("/api/", "Bearer", "response.", "openrosa.", "auth.", "[0]", "[1]"):
+            assert jargon not in said, (case, said)
+    assert "Household member 2: How old is" in message(replies["invalid"])
 
 
 def with_photo(answers: dict[str, Any], filename: str) -> dict[str, Any]:
@@ -385,6 +569,48 @@ class TestAttachments:
         with app.extensions["survey"]["sessions"]() as session:
             assert [a.filename for a in session.scalars(select(Attachment))] == ["house.jpg"]
         assert on_disk(attachments_dir, photo) and not on_disk(attachments_dir, extra)
+
+
+FORWARDED = {
+    "X-Forwarded-For": "203.0.113.7",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "survey.example.org",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Prefix": "/kg",
+}
+
+
+def form_urls(client: FlaskClient, headers: dict[str, str]) -> list[str]:
+    """The downloadUrl and manifestUrl of every form of the formList."""
+    listing = client.get("/openrosa/formList", headers=headers)
+    assert listing.status_code == 200, message(listing)
+    ns = "{http://openrosa.org/xforms/xformsList}"
+    root = ET.fromstring(listing.data)  # noqa: S314 - our own reply
+    urls = [e.text or "" for tag in ("downloadUrl", "manifestUrl") for e in root.iter(ns + tag)]
+    assert urls
+    return urls
+
+
+@pytest.mark.usefixtures("published")
+def test_behind_a_trusted_tls_proxy_form_urls_are_public(
+    database_url: str, collect: dict[str, str]
+) -> None:
+    from survey_service import create_app
+
+    proxied = create_app({"env": "test", "database_url": database_url, "trusted_proxies": 1})
+    try:
+        urls = form_urls(proxied.test_client(), collect | FORWARDED)
+        assert all(url.startswith("https://survey.example.org/kg/openrosa/forms/") for url in urls)
+    finally:
+        proxied.extensions["survey"]["engine"].dispose()
+
+
+@pytest.mark.usefixtures("published")
+def test_forwarded_headers_are_not_trusted_by_default(
+    client: FlaskClient, collect: dict[str, str]
+) -> None:
+    urls = form_urls(client, collect | FORWARDED)  # spoofed: no proxy is configured
+    assert all(url.startswith("http://localhost/openrosa/forms/") for url in urls), urls
 
 
 def test_oversized_submission_gets_an_openrosa_413(

@@ -72,3 +72,12 @@ def test_every_default_comes_from_default_toml(tmp_path: Path) -> None:
 def test_single_psu_rule_is_one_of_the_estimators_rules() -> None:
     with pytest.raises(ConfigError, match="must be fail, skip or centered"):
         load_settings(environ={"SURVEY_SINGLE_PSU_RULE": "average"})
+
+
+def test_trusted_proxies_counts_the_proxies_in_front() -> None:
+    assert load_settings(environ={}).trusted_proxies == 0
+    assert load_settings(environ={"SURVEY_TRUSTED_PROXIES": "2"}).trusted_proxies == 2
+    with pytest.raises(ConfigError, match="trusted_proxies must be an integer"):
+        load_settings(environ={"SURVEY_TRUSTED_PROXIES": "yes"})
+    with pytest.raises(ConfigError, match="trusted_proxies must be 0 or more"):
+        load_settings(environ={"SURVEY_TRUSTED_PROXIES": "-1"})

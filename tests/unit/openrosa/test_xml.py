@@ -30,6 +30,7 @@ from survey_service.openrosa.xml import (
     manifest_xml,
     openrosa_response,
     parse_instance,
+    phone_path,
 )
 from survey_service.questionnaire.definition import Definition, load_definition
 from survey_service.synthetic import household
@@ -980,3 +981,24 @@ def test_openrosa_response_and_headers() -> None:
     assert error[0].get("nature") == "error" and error[0].text == "Bad value"
     assert DET.fromstring(openrosa_response("x", nature=None))[0].get("nature") is None
     assert OPENROSA_HEADERS == {"X-OpenRosa-Version": "1.0"}
+
+
+def test_a_validation_path_reads_on_a_phone_as_labels_counted_from_one() -> None:
+    definition = reference()
+    path = "household.members[2].member_age"
+    assert phone_path(path, definition, "en") == (
+        "Household member 3: How old is …, in completed years? (member_age)"
+    )
+    assert phone_path(path, definition, "ru") == (
+        "Член домохозяйства 3: Сколько полных лет члену домохозяйства …? (member_age)"
+    )
+    assert phone_path(path, definition, "tg") == phone_path(path, definition, "en")
+    assert phone_path("household.members[0]", definition, "en") == ("Household member 1 (members)")
+    assert phone_path("consent", definition, None) == (
+        "Do you agree to take part in this interview? (consent)"
+    )
+    # what no question names stays as sent; a path of no question is the form itself
+    assert phone_path("household.nonsense[1].x", definition, "en") == "nonsense 2: x"
+    assert phone_path("", definition, "en") == "the form"
+    assert phone_path("answers", definition, "en") == "the form"
+    assert phone_path("household.members[0].member_age", None, "en") == "members 1: member_age"
