@@ -57,12 +57,12 @@ def put_draft_media(
     """Check a file and keep it on the draft of `qid` under `filename`, replacing any of that
     name. The blob is written before the row: a transaction rolled back leaves only an
     unreferenced blob, never a row without its bytes."""
-    questionnaire = get_questionnaire(session, qid, for_update=True)
-    try:
+    try:  # before the lock: reading a large table takes a while
         media_type = check_filename(filename)
         check_content(filename, data)
     except MediaError as exc:
         raise _refused(exc) from exc
+    questionnaire = get_questionnaire(session, qid, for_update=True)
     sha256 = hashlib.sha256(data).hexdigest()
     store.put(sha256, data)
     media = queries.media_file(session, qid, None, filename)
