@@ -16,7 +16,15 @@ __all__ = ["create_app"]
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     """Build the WSGI app; `config` overrides settings (a mapping) or replaces them."""
-    from survey_service.api import aggregates, health, questionnaires, responses, users, weights
+    from survey_service.api import (
+        aggregates,
+        form_media,
+        health,
+        questionnaires,
+        responses,
+        users,
+        weights,
+    )
     from survey_service.api.blueprint import Api
     from survey_service.api.context import init_request_session
     from survey_service.api.json import JSONProvider
@@ -58,7 +66,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     }
     api = Api(app)
     api.register_converters(app)  # before any blueprint's route is added
-    blueprints = (health, questionnaires, responses, users, weights, aggregates)
+    blueprints = (health, questionnaires, form_media, responses, users, weights, aggregates)
     for module in blueprints:
         api.register_blueprint(module.blp)
     app.register_blueprint(openrosa_views.bp)

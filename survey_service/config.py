@@ -36,6 +36,7 @@ class Settings:
     questionnaires_dir: str
     max_content_length: int
     max_upload_length: int
+    max_media_length: int
     max_batch_size: int
     disclosure_threshold: int
     single_psu_rule: str

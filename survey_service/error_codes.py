@@ -135,6 +135,17 @@ OPENROSA_UNKNOWN_DEPRECATED_ID: Final = "openrosa.unknown_deprecated_id"
 # an edit of a revision that another edit has replaced since (409): nothing stored
 OPENROSA_STALE_EDIT: Final = "openrosa.stale_edit"
 
+# -- form media (files of a questionnaire for Collect and Enketo; survey_service/media.py) ---
+MEDIA_NOT_FOUND: Final = "media.not_found"  # no file of that name on the draft or version
+MEDIA_INVALID_NAME: Final = "media.invalid_name"  # not a plain, printable file name
+MEDIA_UNSUPPORTED_TYPE: Final = "media.unsupported_type"  # an extension not accepted
+MEDIA_EMPTY: Final = "media.empty"  # a file of no bytes
+MEDIA_INVALID_CSV: Final = "media.invalid_csv"  # not UTF-8 CSV with a header row, listed by line
+MEDIA_INVALID_XML: Final = "media.invalid_xml"  # XML that does not parse
+MEDIA_FORBIDDEN_XML: Final = "media.forbidden_xml"  # a DTD or entities (defusedxml)
+MEDIA_INVALID_GEOJSON: Final = "media.invalid_geojson"  # not a FeatureCollection with ids
+MEDIA_CONTENT_MISMATCH: Final = "media.content_mismatch"  # magic bytes not of the extension
+
 # -- weight sets ----------------------------------------------------------------------------
 WEIGHTS_NOT_FOUND: Final = "weights.not_found"
 WEIGHTS_INVALID_NAME: Final = "weights.invalid_name"

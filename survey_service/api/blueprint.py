@@ -17,6 +17,7 @@ from werkzeug.routing import BaseConverter, IntegerConverter, UnicodeConverter
 from survey_service.api.body import read_json
 from survey_service.api.problems import PROBLEM_MEDIA_TYPE
 from survey_service.instance_ids import INSTANCE_ID_PATTERN
+from survey_service.media import NAME_PATTERN as MEDIA_NAME_PATTERN
 from survey_service.questionnaire.definition import definition_schema
 from survey_service.schemas import INT32_MAX
 from survey_service.schemas.problems import ProblemSchema
@@ -91,12 +92,19 @@ class WeightSetNameConverter(_PatternConverter):
     pattern = f"^{NAME_PATTERN.pattern}$"
 
 
+class MediaNameConverter(_PatternConverter):
+    """`<media_name:...>`: a form media file's name (survey_service.media)."""
+
+    pattern = MEDIA_NAME_PATTERN
+
+
 #: the converters of the paths, by the name routes use (`<qid:qid>`), with their schemas
 CONVERTERS: dict[str, tuple[type[BaseConverter], Callable[[Any], dict[str, Any]]]] = {
     "int": (Int32Converter, Int32Converter.schema),
     "qid": (QuestionnaireIdConverter, QuestionnaireIdConverter.schema),
     "instance_id": (InstanceIdConverter, InstanceIdConverter.schema),
     "weight_set": (WeightSetNameConverter, WeightSetNameConverter.schema),
+    "media_name": (MediaNameConverter, MediaNameConverter.schema),
 }
 
 

@@ -1,6 +1,7 @@
 """ORM models: every table of the service, imported here so the metadata is complete."""
 
 from survey_service.models.account import ApiToken, Principal, Role, User
+from survey_service.models.media import FormMedia
 from survey_service.models.questionnaire import (
     Questionnaire,
     QuestionnaireStatus,
@@ -19,6 +20,7 @@ from survey_service.models.weights import WeightSet, WeightSetEntry
 __all__ = [
     "ApiToken",
     "Attachment",
+    "FormMedia",
     "Principal",
     "Questionnaire",
     "QuestionnaireStatus",

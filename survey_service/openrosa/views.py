@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from survey_service import error_codes
 from survey_service.api.context import current_user, db_session
+from survey_service.api.form_media import media_store, send_media
 from survey_service.errors import Forbidden, ServiceError, Unauthorized
 from survey_service.models import Role
 from survey_service.openrosa.xml import (
@@ -17,11 +18,13 @@ from survey_service.openrosa.xml import (
     XML_CONTENT_TYPE,
     FormEntry,
     InstanceError,
+    MediaEntry,
     form_list_xml,
     manifest_xml,
     openrosa_response,
     parse_instance,
 )
+from survey_service.services import form_media
 from survey_service.services import openrosa as service
 from survey_service.services.accounts import PERMISSIONS
 from survey_service.services.responses import Outcome
@@ -89,6 +92,9 @@ def _http_error(exc: HTTPException) -> Response:
 
 @bp.before_request
 def _check_protocol() -> Response | None:
+    # media files are plain downloads: Enketo's server fetches them without the header
+    if request.endpoint == "openrosa.media_file":
+        return None
     if request.headers.get("X-OpenRosa-Version") != "1.0":
         return _error(400, "This endpoint speaks OpenRosa: send 'X-OpenRosa-Version: 1.0'.")
     return None
@@ -140,10 +146,33 @@ def form(qid: str, version: int) -> Response:
 
 @bp.get("/forms/<string:qid>/<int:version>/manifest")
 def manifest(qid: str, version: int) -> Response:
-    """The media files of a form (none yet: questionnaires carry no media)."""
+    """The media files of a published version: name, MD5 and where to download each."""
     _submitter()
-    service.xform_for(db_session(), qid, version)
-    return _reply(manifest_xml([]))
+    entries = [
+        MediaEntry(
+            filename=media.filename,
+            hash=media.md5,
+            download_url=url_for(
+                "openrosa.media_file",
+                qid=qid,
+                version=version,
+                filename=media.filename,
+                _external=True,
+            ),
+        )
+        for media in form_media.list_version_media(db_session(), qid, version)
+    ]
+    return _reply(manifest_xml(entries))
+
+
+@bp.get("/forms/<string:qid>/<int:version>/media/<string:filename>")
+def media_file(qid: str, version: int, filename: str) -> Response:
+    """One media file of a published version, as the media type of its extension."""
+    _submitter()
+    media = form_media.version_media_file(db_session(), qid, version, filename)
+    response = send_media(media_store(), media)
+    response.headers.update(OPENROSA_HEADERS)
+    return response
 
 
 @bp.route("/submission", methods=["HEAD", "POST"])

@@ -20,6 +20,7 @@ from survey_service.models import (
     QuestionnaireStatus,
     QuestionnaireVersion,
 )
+from survey_service.queries import form_media as media_queries
 from survey_service.queries import questionnaires as queries
 from survey_service.questionnaire.definition import (
     Definition,
@@ -152,13 +153,20 @@ def latest_version(session: Session, questionnaire: Questionnaire) -> Questionna
 
 
 def publish(session: Session, qid: str, user: Principal | None) -> QuestionnaireVersion:
-    """Publish the draft as the next immutable version; an unchanged draft is refused."""
+    """Publish the draft, with its media files, as the next immutable version; a draft whose
+    definition and files are both those of the latest version is refused."""
     questionnaire = get_questionnaire(session, qid, for_update=True)
     current = latest_version(session, questionnaire)
-    if current is not None and current.content_hash == questionnaire.draft_hash:
+    if (
+        current is not None
+        and current.content_hash == questionnaire.draft_hash
+        and media_queries.contents(session, qid, None)
+        == media_queries.contents(session, qid, current.version)
+    ):
         raise Conflict(
             error_codes.QUESTIONNAIRE_UNCHANGED,
-            f"The draft is identical to version {current.version}; edit it before publishing.",
+            f"The draft and its media files are identical to version {current.version}; "
+            "edit them before publishing.",
         )
     # drafts are checked on save, but the checker may have grown stricter since
     definition = _loaded(questionnaire.draft)
@@ -176,6 +184,7 @@ def publish(session: Session, qid: str, user: Principal | None) -> Questionnaire
     session.add(version)
     questionnaire.latest_version = version.version
     session.flush()
+    media_queries.freeze_draft(session, qid, version.version)
     return version
 
 

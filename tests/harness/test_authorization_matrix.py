@@ -94,6 +94,12 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("/api/v1/questionnaires/<qid>/versions/<version>", "GET"): Rule(EVERY_ROLE),
     ("/api/v1/questionnaires/<qid>/versions/<version>/xform", "GET"): Rule(EVERY_ROLE),
     ("/api/v1/questionnaires/<qid>/versions/<version>/xlsform", "GET"): Rule(EVERY_ROLE),
+    ("/api/v1/questionnaires/<qid>/draft/media", "GET"): Rule(EVERY_ROLE),
+    ("/api/v1/questionnaires/<qid>/draft/media/<filename>", "GET"): Rule(EVERY_ROLE),
+    ("/api/v1/questionnaires/<qid>/draft/media/<filename>", "PUT"): Rule(EDIT),
+    ("/api/v1/questionnaires/<qid>/draft/media/<filename>", "DELETE"): Rule(EDIT),
+    ("/api/v1/questionnaires/<qid>/versions/<version>/media", "GET"): Rule(EVERY_ROLE),
+    ("/api/v1/questionnaires/<qid>/versions/<version>/media/<filename>", "GET"): Rule(EVERY_ROLE),
     ("/api/v1/questionnaires/<qid>/responses", "GET"): Rule(READ, rows="list"),
     ("/api/v1/questionnaires/<qid>/responses", "POST"): Rule(SUBMIT, rows="row"),
     ("/api/v1/questionnaires/<qid>/responses/batch", "POST"): Rule(SUBMIT, rows="row"),
@@ -111,6 +117,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("/openrosa/formList", "GET"): Rule(SUBMIT),
     ("/openrosa/forms/<qid>/<version>/form.xml", "GET"): Rule(SUBMIT),
     ("/openrosa/forms/<qid>/<version>/manifest", "GET"): Rule(SUBMIT),
+    ("/openrosa/forms/<qid>/<version>/media/<filename>", "GET"): Rule(SUBMIT),
     ("/openrosa/submission", "POST"): Rule(SUBMIT),
     ("/openrosa/submission", "HEAD"): Rule(SUBMIT),
 }
@@ -119,6 +126,8 @@ BAD_CREDENTIALS = ("none", "malformed", "unknown", "revoked", "deactivated", "wr
 COUNTRIES = ("KG", "TJ")  # the seeded rows; restricted callers work on KG
 PASSWORD = "correct horse battery staple"
 QID = json.loads(REFERENCE.read_text(encoding="utf-8"))["id"]
+MEDIA = "villages.csv"  # a media file of the draft and of version 1
+VILLAGES = b"name,label\nv1,Ak-Suu\n"
 
 
 def _plain(rule: str) -> str:
@@ -203,6 +212,7 @@ def _seed(app: Flask) -> Seed:
     admin = seed.headers["admin/all"]
     definition = json.loads(REFERENCE.read_text(encoding="utf-8"))
     assert client.post("/api/v1/questionnaires", json=definition, headers=admin).status_code == 201
+    _attach_media(client, seed)
     assert client.post(f"/api/v1/questionnaires/{QID}/publish", headers=admin).status_code == 201
     for country in COUNTRIES:
         payload = body(_household(country))
@@ -225,6 +235,16 @@ def _seed(app: Flask) -> Seed:
     )
     assert uploaded.status_code == 201, uploaded.get_json()
     return seed
+
+
+def _attach_media(client: FlaskClient, seed: Seed) -> None:
+    """The draft's media file, as the admin puts it (again: a case may have deleted it)."""
+    attached = client.put(
+        f"/api/v1/questionnaires/{QID}/draft/media/{MEDIA}",
+        data=VILLAGES,
+        headers=seed.headers["admin/all"],
+    )
+    assert attached.status_code in (200, 201), attached.get_json()
 
 
 def _weights_csv(*instance_ids: str) -> str:
@@ -258,8 +278,10 @@ def _request(
         .replace("<name>", "final")
         .replace("<user_id>", str(seed.user_ids[country]))
         .replace("<token_id>", str(seed.token_ids[country]))
-        .replace("<filename>", "nothing.txt")
+        .replace("<filename>", "nothing.txt" if rule.startswith("/static/") else MEDIA)
     )
+    if "/draft/media/<filename>" in rule:
+        _attach_media(client, seed)
     headers = seed.headers[caller] | {"X-OpenRosa-Version": "1.0"}
     kwargs: dict[str, Any] = {"json": {}}
     if rule.endswith("/responses") and method == "POST":
@@ -270,6 +292,8 @@ def _request(
         kwargs = {"json": {"answers": _household(country), "reason": "matrix"}}
     elif rule.endswith("/review") and method == "POST":
         kwargs = {"json": {"state": "has_issues", "comment": "matrix"}}
+    elif rule.endswith("/media/<filename>") and method == "PUT":
+        kwargs = {"data": VILLAGES, "content_type": "text/csv"}
     elif rule.endswith("/weights/<name>") and method == "PUT":
         kwargs = {"data": _weights_csv(instance_id), "content_type": "text/csv"}
     elif rule == "/api/v1/users" and method == "POST":

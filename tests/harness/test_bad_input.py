@@ -3,8 +3,9 @@ status, its problem code and media type, and every table of the schema left as i
 
 A table of cases by class: oversized and chunked bodies, nesting, NULs and invalid UTF-8
 (JSON bodies, query strings, path parameters, Basic credentials), XML entities (OpenRosa
-submissions and XLSForm parts), spreadsheet bombs and malformed weight CSVs. The app under
-test has small body limits (2 MiB, uploads 4 MiB) so that "over the limit" costs little;
+submissions, XLSForm parts and form media), spreadsheet bombs, malformed weight CSVs and
+form media files. The app under test has small body limits (2 MiB, weight uploads 4 MiB,
+media files 2 MiB) so that "over the limit" costs little;
 the database holds a published questionnaire and one household, so that a case that slipped
 through would change a count. OpenRosa submissions are answered in OpenRosa's XML (phones
 show its message), not in problem+json: those cases check the status and the reply's nature.
@@ -79,6 +80,13 @@ class World:
             f"{Q}/weights/{name}",
             data=raw,
             headers={**self.statistician, "Content-Type": "text/csv"},
+        )
+
+    def put_media(self, filename: str, raw: bytes) -> Any:
+        return self.client.put(
+            f"{Q}/draft/media/{filename}",
+            data=raw,
+            headers={**self.researcher, "Content-Type": "application/octet-stream"},
         )
 
     def post_xlsx(self, content: bytes) -> Any:
@@ -396,12 +404,81 @@ CASES = [
         lambda w: weights(w, '"unterminated,1'),
         "weights.invalid_csv",
     ),
+    # -- form media files (the draft's; SURVEY_MAX_MEDIA_LENGTH is the body limit here)
+    case(
+        "media file over the media limit",
+        lambda w: w.put_media("villages.csv", b"name\n" + b"v\n" * MAX_CONTENT_LENGTH),
+        413,
+        "request.too_large",
+    ),
+    case(
+        "chunked media file over the media limit",
+        lambda w: w.chunked(
+            "PUT",
+            f"{Q}/draft/media/villages.csv",
+            b"name\n" + b"v\n" * MAX_CONTENT_LENGTH,
+            "text/csv",
+            "researcher",
+        ),
+        413,
+        "request.too_large",
+    ),
+    case(
+        "media xml with a billion laughs",
+        lambda w: w.put_media(
+            "items.xml", (BILLION_LAUGHS + "<worksheet>&e;</worksheet>").encode()
+        ),
+        422,
+        "media.forbidden_xml",
+    ),
+    case(
+        "media xml with an external entity",
+        lambda w: w.put_media(
+            "items.xml", (EXTERNAL_ENTITY + "<worksheet>&e;</worksheet>").encode()
+        ),
+        422,
+        "media.forbidden_xml",
+    ),
+    case(
+        "media csv with a NUL",
+        lambda w: w.put_media("villages.csv", b"name,label\nv1,a\0b\n"),
+        422,
+        "media.invalid_csv",
+    ),
+    case(
+        "media csv in UTF-16",
+        lambda w: w.put_media("villages.csv", "name,label\nv1,Ош\n".encode("utf-16")),
+        422,
+        "media.invalid_csv",
+    ),
+    case(
+        "media name with a NUL",
+        lambda w: w.put_media("vill%00ages.csv", b"name\nv\n"),
+        422,
+        "request.invalid_text",
+    ),
+    case(
+        "media name climbing out of its folder",
+        lambda w: w.put_media("..%5Cvillages.csv", b"name\nv\n"),
+        422,
+        "media.invalid_name",
+    ),
+    case(
+        "media picture that is a script",
+        lambda w: w.put_media("photo.png", b"<script>alert(1)</script>"),
+        422,
+        "media.content_mismatch",
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def bounded(database_url: str) -> Iterator[Flask]:
-    limits = {"max_content_length": MAX_CONTENT_LENGTH, "max_upload_length": MAX_UPLOAD_LENGTH}
+    limits = {
+        "max_content_length": MAX_CONTENT_LENGTH,
+        "max_upload_length": MAX_UPLOAD_LENGTH,
+        "max_media_length": MAX_CONTENT_LENGTH,
+    }
     app = create_app({"env": "test", "database_url": database_url, **limits})
     yield app
     app.extensions["survey"]["engine"].dispose()

@@ -41,6 +41,8 @@ CHECKS = [
     response_schema_conformance,
 ]
 _METHODS = ("get", "put", "post", "patch", "delete")
+MEDIA = "villages.csv"  # a media file of the seeded draft and of its version 1
+VILLAGES = b"name,label\nv1,Ak-Suu\nv2,Kara-Suu\n"
 
 
 def _operation_labels() -> list[str]:
@@ -97,6 +99,9 @@ def survey(client: FlaskClient, make_user: Callable[..., dict[str, str]]) -> Sur
     definition = json.loads(REFERENCE.read_text(encoding="utf-8"))
     qid = definition["id"]
     assert client.post("/api/v1/questionnaires", json=definition, headers=admin).status_code == 201
+    # a media file of the draft, and of version 1
+    media = f"/api/v1/questionnaires/{qid}/draft/media/{MEDIA}"
+    assert client.put(media, data=VILLAGES, headers=admin).status_code == 201
     assert client.post(f"/api/v1/questionnaires/{qid}/publish", headers=admin).status_code == 201
     # a draft that differs from version 1, so that there is something to publish
     edited = definition | {"title": {**definition["title"], "en": "Fuzzed household survey"}}
@@ -139,6 +144,7 @@ def _path_choices(survey: Survey, method: str) -> dict[str, list[Any]]:
         "name": ["final"],
         "user_id": [survey.other_id] if writes else [survey.admin_id, survey.other_id],
         "token_id": survey.other_token_ids,
+        "filename": [MEDIA],
     }
 
 
@@ -166,6 +172,9 @@ def _successes(operation: Any, survey: Survey) -> list[Any]:
                 "body": f"instance_id,weight\n{first},2.5\n",
                 "media_type": "text/csv",
             }
+        ],
+        "PUT /api/v1/questionnaires/{qid}/draft/media/{filename}": [
+            {"body": VILLAGES.decode(), "media_type": "text/csv"}
         ],
         "GET /api/v1/questionnaires/{qid}/aggregates": [
             {"query": {"stat": "count", "by": "country"}},
