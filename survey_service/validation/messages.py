@@ -71,6 +71,10 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "ru": "Переданное значение {client} отличается от вычисленного {server}; "
             "сохранено вычисленное значение.",
         },
+        "calculation_trusted": {
+            "en": "Only the device can compute this value; the submitted value is stored.",
+            "ru": "Это значение может вычислить только устройство; сохранено переданное значение.",
+        },
         "other_choice": {"en": "Other", "ru": "Другое"},
         # --- what invalid_type expected
         "expected_object": {"en": "an object", "ru": "объект"},
