@@ -117,6 +117,8 @@ RESPONSE_REQUIRED: Final = "response.required"  # a required, relevant answer is
 RESPONSE_CONSTRAINT_FAILED: Final = "response.constraint_failed"  # the constraint is false
 RESPONSE_REPEAT_COUNT_MISMATCH: Final = "response.repeat_count_mismatch"  # vs repeat_count
 RESPONSE_CALCULATION_MISMATCH: Final = "response.calculation_mismatch"  # (a warning)
+# (a warning) a calculation calling random(), once(), uuid() ... keeps the client's value
+RESPONSE_CALCULATION_TRUSTED: Final = "response.calculation_trusted"
 
 # -- OpenRosa submissions (ODK Collect, Enketo, KoboCollect) --------------------------------
 OPENROSA_MALFORMED_XML: Final = "openrosa.malformed_xml"

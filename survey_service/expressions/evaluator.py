@@ -34,9 +34,11 @@ from survey_service.expressions.values import (
     equals,
     is_null,
     negate,
+    nodes,
     not_equals,
     numbers_equal,
     to_boolean,
+    to_number,
     to_string,
 )
 
@@ -66,6 +68,23 @@ class EvalContext(Protocol):
 
     def now(self) -> datetime.datetime:
         """The timezone-aware current time; today() is its date."""
+        ...
+
+
+class Lookups(Protocol):
+    """What a context may offer besides EvalContext, for the functions that need it.
+
+    The evaluator looks for these methods on the context and, without them, gives what
+    it can: pulldata() is empty and indexed-repeat() reads a node-set of the field.
+    """
+
+    def pulldata(self, instance: str, column: str, key_column: str, key: str) -> Value:
+        """The `column` of the row of the form media file `instance` whose `key_column`
+        is `key` ('' when there is none)."""
+        ...
+
+    def indexed_repeat(self, name: str, indices: list[tuple[str, int]]) -> Value:
+        """The value of ${name} in the instances of the repeats at the 1-based indices."""
         ...
 
 
@@ -374,6 +393,44 @@ def _compile_regex(args: list[SyntaxNode]) -> _Compiled:
     return _compile_function("regex", args)
 
 
+def _compile_pulldata(args: list[SyntaxNode]) -> _Compiled:
+    fns = [_compile(arg).fn for arg in args]
+
+    def pulldata(ctx: EvalContext) -> Value:
+        lookup = getattr(ctx, "pulldata", None)
+        if lookup is None:  # no form media here: a calculation keeps the client's value
+            return None
+        instance, column, key_column, key = (to_string(fn(ctx)) for fn in fns)
+        return cast(Lookups, ctx).pulldata(instance, column, key_column, key)
+
+    return _Compiled(pulldata, False)
+
+
+def _compile_indexed_repeat(args: list[SyntaxNode]) -> _Compiled:
+    field = cast(Ref, args[0]).name
+    value = _compile(args[0]).fn
+    repeats = [cast(Ref, arg).name for arg in args[1::2]]
+    indices = [_compile(arg).fn for arg in args[2::2]]
+
+    def indexed_repeat(ctx: EvalContext) -> Value:
+        # JavaRosa reads an index below 1 (not answered yet, say) as 1
+        wanted = [max(1, _whole(fn(ctx))) for fn in indices]
+        if getattr(ctx, "indexed_repeat", None) is not None:
+            steps = list(zip(repeats, wanted, strict=True))
+            return cast(Lookups, ctx).indexed_repeat(field, steps)
+        if len(wanted) != 1:
+            return None
+        items = nodes(value(ctx))
+        return items[wanted[0] - 1] if wanted[0] <= len(items) else None
+
+    return _Compiled(indexed_repeat, False)
+
+
+def _whole(v: Value) -> int:
+    x = to_number(v)
+    return int(x) if x == x and abs(x) < 2**31 else 0
+
+
 SPECIAL_FORMS: Final[Mapping[str, Callable[[list[SyntaxNode]], _Compiled]]] = {
     "if": _compile_if,
     "coalesce": _compile_coalesce,
@@ -385,6 +442,8 @@ SPECIAL_FORMS: Final[Mapping[str, Callable[[list[SyntaxNode]], _Compiled]]] = {
     "not": _compile_not,
     "jr:choice-name": _compile_choice_name,
     "regex": _compile_regex,
+    "pulldata": _compile_pulldata,
+    "indexed-repeat": _compile_indexed_repeat,
 }
 """Function name -> how the evaluator compiles it from its arguments' syntax, for the
 functions that read the context, skip arguments, are constants or have a faster form than
@@ -407,6 +466,8 @@ class Expression:
     functions: frozenset[str]
     uses_current: bool
     bare_names: frozenset[str]
+    # calls a function whose value only the device can know (FUNCTIONS' `device`)
+    device_only: bool
     evaluate: _Fn = field(repr=False, compare=False)
     evaluate_bool: _BoolFn = field(repr=False, compare=False)
 
@@ -426,6 +487,7 @@ def _parse(source: str) -> Expression:
         functions=frozenset(parser.functions),
         uses_current=parser.uses_current,
         bare_names=frozenset(parser.bare_names),
+        device_only=parser.device_only,
         evaluate=compiled.fn,
         evaluate_bool=_as_bool_fn(compiled),
     )

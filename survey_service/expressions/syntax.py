@@ -6,7 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Final, NamedTuple, TypeAlias
 
-from survey_service.expressions.functions import FUNCTIONS
+from survey_service.expressions.functions import (
+    FUNCTIONS,
+    digest_algorithm,
+    digest_encoding,
+    format_pattern_error,
+)
 from survey_service.expressions.regex import regex_matcher
 
 
@@ -225,6 +230,7 @@ class Parser:
         self.functions: set[str] = set()
         self.bare_names: set[str] = set()
         self.uses_current = False
+        self.device_only = False  # calls a device function (a seeded randomize() is not)
 
     def peek(self) -> _Token:
         return self.tokens[self.index]
@@ -364,6 +370,9 @@ class Parser:
                     starts[1],
                 )
             self.references.add(question)
+        if function.device and not (name == "randomize" and len(args) == 2):
+            self.device_only = True
+        _check_arguments(name, args, starts)
         if name == "regex":
             pattern = args[1]
             if isinstance(pattern, Literal) and isinstance(pattern.value, str):
@@ -371,6 +380,46 @@ class Parser:
                 if isinstance(matcher, str):
                     raise _syntax(matcher, pattern.pos)
         return Call(name, args, token.pos)
+
+
+def _literal_text(node: SyntaxNode) -> str | None:
+    if isinstance(node, Literal) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _check_arguments(name: str, args: list[SyntaxNode], starts: list[int]) -> None:
+    """Refuse at parse time what the function could never evaluate: an unknown digest
+    algorithm or encoding, a date format escape JavaRosa refuses, indexed-repeat() on
+    something other than references with an index each."""
+    if name == "digest":
+        algorithm = _literal_text(args[1])
+        if algorithm is not None and digest_algorithm(algorithm) is None:
+            raise _syntax(
+                f"digest() knows MD5, SHA-1, SHA-256, SHA-384 and SHA-512, not {algorithm!r}",
+                starts[1],
+            )
+        encoding = _literal_text(args[2]) if len(args) == 3 else None
+        if encoding is not None and not digest_encoding(encoding):
+            raise _syntax(f"digest() encodes in base64 or hex, not {encoding!r}", starts[2])
+    elif name in ("format-date", "format-date-time"):
+        pattern = _literal_text(args[1])
+        problem = format_pattern_error(pattern) if pattern is not None else None
+        if problem is not None:
+            raise _syntax(problem, starts[1])
+    elif name == "indexed-repeat":
+        if len(args) % 2 == 0:
+            raise ExpressionError(
+                "indexed-repeat() takes a field, then a repeat and an index for each level",
+                starts[-1],
+                "arity",
+            )
+        for index in (0, *range(1, len(args), 2)):
+            if not isinstance(args[index], Ref):
+                raise _syntax(
+                    "indexed-repeat() takes the field and its repeats as references like ${name}",
+                    starts[index],
+                )
 
 
 def _arity_text(least: int, most: int | None) -> str:

@@ -188,6 +188,15 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "tg": "Дигар",
             "tk": "Başga",
         },
+        "calculation_trusted": {
+            "en": "Only the device can compute this value; the submitted value is stored.",
+            "ru": "Это значение может вычислить только устройство; сохранено переданное значение.",
+            "kk": "Бұл мәнді тек құрылғы есептей алады; жіберілген мән сақталды.",
+            "ky": "Бул маанини түзмөк гана эсептей алат; жөнөтүлгөн маани сакталды.",
+            "uz": "Bu qiymatni faqat qurilma hisoblay oladi; yuborilgan qiymat saqlandi.",
+            "tg": "Ин қиматро танҳо дастгоҳ ҳисоб карда метавонад; қимати фиристодашуда нигоҳ дошта шуд.",
+            "tk": "Bu bahany diňe enjam hasaplap bilýär; iberilen baha saklandy.",
+        },
         # --- what invalid_type expected
         "expected_object": {
             "en": "an object",

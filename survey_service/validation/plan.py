@@ -16,8 +16,9 @@ suppressed: the rejected answer's own error says what is wrong.
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Callable, Container, Hashable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from survey_service.codes import DESIGN_ROLES, TAGS
 from survey_service.expressions import Expression, Value
@@ -176,6 +177,7 @@ class Node:
         "rel_path",
         "seeds",
         "relevant",
+        "trusted",
         "relevant_uses_current",
         "repeat_count",
         "required",
@@ -239,6 +241,9 @@ class Node:
             _memoised(calculation.evaluate, calculation) if calculation else None
         )
         self.calculation_uses_current = bool(calculation and calculation.uses_current)
+        # a calculate calling a function only the device can know (random(), once(), ...):
+        # the client's value is kept when it passes `trusted_value`
+        self.trusted = bool(self.kind == CALCULATE and calculation and calculation.device_only)
         count = expressions.get("repeat_count")
         self.repeat_count: _Fn | None = count.evaluate if count else None
         choice_filter = expressions.get("choice_filter")
@@ -261,6 +266,16 @@ class Node:
         # what each of its expressions reads, by key ("relevant", "constraint", ...): the
         # names it refers to and what their values hang on (calculations, relevance)
         self.reads: dict[str, frozenset[str]] = {}
+
+
+def trusted_value(sent: Any) -> bool:
+    """Whether a client's value of a trusted calculation is kept: text or a finite number
+    (a calculate has no type of its own, so text, which any value is written as)."""
+    if type(sent) is str:
+        return True
+    if type(sent) is int:
+        return True
+    return type(sent) is float and math.isfinite(sent)
 
 
 def _texts(value: Any) -> Mapping[str, str] | None:
@@ -314,10 +329,15 @@ def _getter(node: Node) -> _Resolver:
         fn = node.calculation
         assert fn is not None  # noqa: S101
         uses_current = node.calculation_uses_current
+        trusted = node.trusted
 
         def calculated(s: Scope) -> Value:
             if node.anchor is not None and not s.relevant(node):
                 return None
+            if trusted and s.client is not None:
+                sent = s.client.get(name)
+                if trusted_value(sent):
+                    return cast(Value, sent)
             s.env[name] = None  # a guard, replaced by the value when it is known
             if uses_current:
                 old = s.cur

@@ -25,6 +25,9 @@ class ValidatedResponse:
     design: dict[str, Any]
     errors: list[FieldError] = field(default_factory=list)
     warnings: list[FieldError] = field(default_factory=list)
+    # paths of the calculations whose client value was kept rather than recomputed (they
+    # call random(), once(), uuid() ...); each also has a response.calculation_trusted warning
+    trusted: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

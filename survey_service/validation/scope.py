@@ -28,7 +28,7 @@ _MISSING: Final[Any] = object()
 class Run:
     """What one validation shares across its scopes: language, clock, and the findings."""
 
-    __slots__ = ("errors", "language", "languages", "now", "plan", "warnings")
+    __slots__ = ("errors", "language", "languages", "now", "plan", "trusted", "warnings")
 
     def __init__(
         self,
@@ -43,6 +43,8 @@ class Run:
         self.now = now
         self.errors: list[tuple[SortKey, FieldError]] = []
         self.warnings: list[tuple[SortKey, FieldError]] = []
+        # paths of calculations whose client value was kept (validation.plan.trusted_value)
+        self.trusted: list[tuple[SortKey, str]] = []
 
 
 class _Env(dict[str, Value]):

@@ -47,6 +47,7 @@ from survey_service.validation.plan import (
     Node,
     Plan,
     pick,
+    trusted_value,
 )
 from survey_service.validation.results import ValidatedResponse
 from survey_service.validation.scope import Run, Scope, SortKey
@@ -120,6 +121,7 @@ class ResponseValidator:
             design=self._design_values(root),
             errors=_in_order(run.errors),
             warnings=_in_order(run.warnings),
+            trusted=[path for _, path in sorted(run.trusted, key=lambda item: item[0])],
         )
 
     def _tag_values(self, root: Scope) -> dict[str, str | None]:
@@ -481,9 +483,19 @@ class ResponseValidator:
         target = s.obj(node.parent)
         if target is not None:
             target[node.name] = stored
-        if client is None or node.volatile:
+        if client is None:
             return
         sent = client.get(node.name)
+        if node.trusted and trusted_value(sent):
+            path = s.prefix() + node.rel_path
+            run = s.run
+            run.trusted.append(((*s.order(), node.order), path))
+            text = message("calculation_trusted", run.language)
+            warning = FieldError(path, error_codes.RESPONSE_CALCULATION_TRUSTED, text)
+            run.warnings.append(((*s.order(), node.order), warning))
+            return
+        if node.volatile:
+            return
         if sent is not None and not same_value(sent, stored):
             run = s.run
             text = message(

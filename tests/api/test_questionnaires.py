@@ -163,6 +163,32 @@ def test_invalid_definition_lists_every_problem_and_stores_nothing(
     assert listing == []
 
 
+def test_a_function_the_server_cannot_evaluate_is_refused_at_save_not_at_submission(
+    client: FlaskClient, researcher: dict
+) -> None:
+    bad = minimal_definition()
+    bad["questions"].append({"name": "a", "type": "calculate", "calculation": "substring('x', 1)"})
+    bad["questions"].append(
+        {"name": "b", "type": "calculate", "calculation": "digest(${cluster}, 'sha-3')"}
+    )
+    bad["questions"].append(
+        {"name": "c", "type": "calculate", "calculation": "format-date(today(), '%Z')"}
+    )
+    body = assert_problem(create(client, researcher, bad), 422, "definition.invalid")
+    found = {(e["path"], e["code"]) for e in body["errors"]}
+    count = len(bad["questions"])
+    assert {
+        (f"questions[{count - 3}].calculation", "definition.unknown_function"),
+        (f"questions[{count - 2}].calculation", "definition.expression_syntax"),
+        (f"questions[{count - 1}].calculation", "definition.expression_syntax"),
+    } <= found, found
+    good = minimal_definition()
+    good["questions"].append(
+        {"name": "a", "type": "calculate", "calculation": "digest(${cluster}, 'SHA-256', 'hex')"}
+    )
+    assert create(client, researcher, good).status_code == 201
+
+
 def test_schema_problems_have_paths(client: FlaskClient, researcher: dict) -> None:
     bad = minimal_definition()
     del bad["title"]

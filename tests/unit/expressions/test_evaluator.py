@@ -121,6 +121,12 @@ def _expression_strategy() -> st.SearchStrategy[str]:
                 return st.just("position(..)")
             if name == "jr:choice-name":
                 return inner.map(lambda a: f"jr:choice-name({a}, '${{a}}')")
+            if name == "indexed-repeat":
+                return inner.map(lambda i: f"indexed-repeat(${{a}}, ${{r}}, {i})")
+            if name == "digest":
+                return inner.map(lambda a: f"digest({a}, 'sha-256', 'hex')")
+            if name in ("format-date", "format-date-time"):
+                return inner.map(lambda a: f"{name}({a}, '%Y %y %b %e %H:%M:%S.%3 %a %W')")
             if name == "regex":
                 return st.tuples(inner, st.one_of(patterns, inner)).map(
                     lambda p: f"regex({p[0]}, {p[1]})"

@@ -8,7 +8,15 @@ import re
 
 import pytest
 
-from survey_service.expressions import FUNCTIONS, Value, evaluator, parse, sql
+from survey_service.expressions import (
+    FUNCTIONS,
+    ExpressionError,
+    Value,
+    evaluator,
+    functions,
+    parse,
+    sql,
+)
 from tests.helpers import ALMATY, ALMATY_NOW, ROOT, FakeContext, ev, same
 
 # --------------------------------------------------------------------------- functions
@@ -18,7 +26,7 @@ def test_allowed_functions_are_the_documented_list() -> None:
     # the registry is the one list; the format's documentation must name each of its functions
     text = (ROOT / "docs" / "questionnaire-format.md").read_text(encoding="utf-8")
     paragraph = text.split("and these functions:", 1)[1].split("\n\n", 2)[1]
-    documented = re.findall(r"`([a-z:-]+)`", paragraph)
+    documented = re.findall(r"`([a-z0-9:-]+)`", paragraph)
     assert sorted(FUNCTIONS) == sorted(documented)
     for function in FUNCTIONS.values():
         assert function.most is None or function.least <= function.most
@@ -244,3 +252,251 @@ def test_choice_filter_bare_names() -> None:
     assert expr.evaluate_bool(ctx) is True
     ctx = FakeContext({"country": "KZ"}, properties={"country": "KG"})
     assert expr.evaluate_bool(ctx) is False
+
+
+# --------------------------------------------------------------------------- the ODK set
+
+# GeoUtilsTest.java: one degree of a great circle is EARTH_EQUATORIAL_CIRCUMFERENCE / 360,
+# with JavaRosa's radius of 6 378 100 m
+DEGREE = 2 * math.pi * 6_378_100 / 360
+# Expected values are JavaRosa's (getodk/javarosa, XPathFuncExpr.java and its tests), cited
+# where they differ from XPath 1.0.
+
+
+@pytest.mark.parametrize(
+    ("source", "values", "expected"),
+    [
+        ("ends-with('abcdef', 'ef')", {}, True),
+        ("ends-with('abcdef', 'e')", {}, False),
+        ("ends-with(${x}, '')", {}, True),
+        # substr(s, start, end): 0-based, end exclusive, negatives from the end (JavaRosa)
+        ("substr('abcdef', 2)", {}, "cdef"),
+        ("substr('abcdef', 2, 4)", {}, "cd"),
+        ("substr('abcdef', -2)", {}, "ef"),
+        ("substr('abcdef', 1, -1)", {}, "bcde"),
+        ("substr('abcdef', 4, 2)", {}, ""),
+        ("substr('abcdef', 10)", {}, ""),
+        ("substr('abcdef', 'x')", {}, "abcdef"),  # NaN's intValue() is 0
+        ("substring-before('2024-05-06', '-')", {}, "2024"),
+        ("substring-before('abc', 'x')", {}, ""),
+        ("substring-after('2024-05-06', '-')", {}, "05-06"),
+        ("substring-after('abc', 'x')", {}, ""),
+        ("substring-after('abc', '')", {}, "abc"),
+        ("translate('bar', 'abc', 'ABC')", {}, "BAr"),
+        ("translate('--aaa--', 'abc-', 'ABC')", {}, "AAA"),
+        ("translate('abc', 'aa', 'xy')", {}, "xbc"),  # the first mapping wins
+        ("normalize-space('  a \t b\n c  ')", {}, "a b c"),
+        ("normalize-space(${x})", {}, ""),
+        ("join(', ', 'a', 'b', 'c')", {}, "a, b, c"),
+        ("join('-', ${r})", {"r": ["x", "y", "z"]}, "x-y-z"),
+        ("join('-')", {}, ""),
+        ("join(' ', 1, true())", {}, "1 true"),
+        ("boolean-from-string('true')", {}, True),
+        ("boolean-from-string('TRUE')", {}, True),  # equalsIgnoreCase
+        ("boolean-from-string('1')", {}, True),
+        ("boolean-from-string('yes')", {}, False),
+        ("boolean-from-string(1)", {}, True),
+        ("boolean('')", {}, False),
+        ("boolean('false')", {}, True),  # XPath: any non-empty text
+        ("boolean(0)", {}, False),
+        ("boolean(${r})", {"r": []}, False),
+        # DigestTest.java's vectors
+        ("digest('some text', 'MD5', 'hex')", {}, "552e21cd4cd9918678e3c1a0df491bc3"),
+        ("digest('some text', 'sha-1', 'hex')", {}, "37aa63c77398d954473262e1a0057c1e632eda77"),
+        (
+            "digest('some text', 'SHA-256', 'hex')",
+            {},
+            "b94f6f125c79e3a5ffaa826f584c10d52ada669e6762051b826b55776d05aed2",
+        ),
+        (
+            "digest('some text', 'SHA-384')",
+            {},
+            "zJTsPphzwLmnJIZEKVj2cQZ833e5QnQW0DFEDMYgQeLuE0RJhEfsDO2fcENGG9Hz",
+        ),
+        (
+            "digest('some text', 'SHA-512', 'base64')",
+            {},
+            "4nMrrtyj6sFAeChjfeHbynAsP8ns4Wz1Nt241hOc2F3+dGS4I1spgm9gjM9KxkPimxnGN4WKPYcQpZER30LdtQ==",
+        ),
+        ("digest('some text', 'MD5')", {}, "VS4hzUzZkYZ448Gg30kbww=="),
+        ("digest('', 'MD5', 'HEX')", {}, "d41d8cd98f00b204e9800998ecf8427e"),
+        ("digest('x', ${a})", {"a": "sha-3"}, ""),
+        ("base64-decode('SGVsbG8sIOWkp+WtpiE=')", {}, "Hello, 大学!"),
+        ("base64-decode('not base64!')", {}, ""),
+        ("base64-decode('')", {}, ""),
+        ("pow(2, 10)", {}, 1024.0),
+        ("pow(2, -1)", {}, 0.5),
+        ("pow(-8, 0.5)", {}, math.nan),
+        ("pow(0, -1)", {}, math.inf),
+        ("pow(1, 0 div 0)", {}, math.nan),  # Java's Math.pow, not C's
+        ("pow(0 div 0, 0)", {}, 1.0),
+        ("pow(10, 400)", {}, math.inf),
+        ("pow(-10, 401)", {}, -math.inf),
+        ("log(1)", {}, 0.0),
+        ("log(0)", {}, -math.inf),
+        ("log(-1)", {}, math.nan),
+        ("log10(1000)", {}, 3.0),
+        ("log10(0)", {}, -math.inf),
+        ("abs(-2.5)", {}, 2.5),
+        ("abs(-3)", {}, 3),
+        ("abs('x')", {}, math.nan),
+        ("sin(0)", {}, 0.0),
+        ("cos(0)", {}, 1.0),
+        ("tan(0)", {}, 0.0),
+        ("sin(1 div 0)", {}, math.nan),
+        ("asin(1)", {}, math.pi / 2),
+        ("asin(2)", {}, math.nan),
+        ("acos(1)", {}, 0.0),
+        ("acos(-2)", {}, math.nan),
+        ("atan(1)", {}, math.pi / 4),
+        ("atan2(1, 1)", {}, math.pi / 4),
+        ("atan2(0, -1)", {}, math.pi),
+        ("sqrt(16)", {}, 4.0),
+        ("sqrt(-1)", {}, math.nan),
+        ("exp(0)", {}, 1.0),
+        ("exp(1000)", {}, math.inf),
+        ("exp10(2)", {}, 100.0),
+        ("exp10(-1)", {}, 0.1),
+        ("pi()", {}, math.pi),
+        ("floor(2.7)", {}, 2),
+        ("floor(-2.2)", {}, -3),
+        ("floor(5)", {}, 5),
+        ("floor(0 div 0)", {}, math.nan),
+        ("ceiling(2.2)", {}, 3),
+        ("ceiling(-2.7)", {}, -2),
+        ("ceiling(1 div 0)", {}, math.inf),
+        ("once(${x})", {"x": "first"}, "first"),
+        ("randomize(${r}, 42)", {"r": list("ABCDEF")}, list("AFCBDE")),
+        ("date-time(0.5)", {}, datetime.datetime(1970, 1, 1, 12, tzinfo=datetime.UTC)),
+        ("date-time('2024-05-06')", {}, datetime.datetime(2024, 5, 6)),
+        (
+            "date-time('2024-05-06T10:00:00+05:00')",
+            {},
+            datetime.datetime(2024, 5, 6, 10, tzinfo=ALMATY),
+        ),
+        ("date-time('')", {}, None),
+        ("date-time('garbage')", {}, None),
+        ("decimal-time('06:00:00.000+05:00')", {}, 0.25),
+        ("decimal-time('18:00')", {}, 0.75),
+        ("decimal-time('2024-05-06T12:00:00.000+05:00')", {}, 0.5),
+        ("decimal-time(2.25)", {}, 0.25),
+        ("decimal-time('25:00')", {}, math.nan),
+        ("decimal-time(${x})", {}, None),
+        ("format-date('2024-05-06', '%Y/%m/%d')", {}, "2024/05/06"),
+        ("format-date('2024-05-06', '%y %n %e %b %a')", {}, "24 5 6 May Mon"),
+        ("format-date(${d}, '%d.%m.%Y')", {"d": datetime.date(2024, 1, 2)}, "02.01.2024"),
+        (
+            "format-date-time('2024-05-06T07:08:09.123+05:00', '%H:%M:%S.%3 %h')",
+            {},
+            "07:08:09.123 7",
+        ),
+        ("format-date-time('2024-05-06T07:08:09', '100%% %W')", {}, "100% 19"),
+        ("format-date(${x}, '%Y')", {}, ""),
+        ("format-date('garbage', '%Y')", {}, ""),
+        ("format-date('2024-05-06', ${p})", {"p": "%Q"}, ""),
+        ("count-non-empty(${r})", {"r": ["a", "", None, 0]}, 2),
+        ("count-non-empty(${r})", {}, 0),
+        ("indexed-repeat(${a}, ${r}, 2)", {"a": ["x", "y", "z"]}, "y"),
+        ("indexed-repeat(${a}, ${r}, 0)", {"a": ["x", "y"]}, "x"),  # JavaRosa: below 1 is 1
+        ("indexed-repeat(${a}, ${r}, 5)", {"a": ["x", "y"]}, None),
+        ("checklist(1, 2, 'a', '', 'c')", {}, True),
+        ("checklist(3, -1, 'a', '', 'c')", {}, False),
+        ("checklist(-1, 1, true(), true())", {}, False),
+        ("checklist(2, 2, ${r})", {"r": ["a", "b", ""]}, True),
+        ("weighted-checklist(3, 5, true(), 2, false(), 10, 'yes', 1)", {}, True),
+        ("weighted-checklist(0, 1, true(), 2)", {}, False),
+        ("weighted-checklist(2, 2, ${f}, ${w})", {"f": ["a", "", "b"], "w": [1, 5, 1]}, True),
+        ("distance('0 0', '0 1')", {}, DEGREE),
+        ("distance('0 0 0 0;0 1 0 0;1 1 0 0')", {}, 2 * DEGREE),
+        ("distance(${r})", {"r": ["0 0", "0 1"]}, DEGREE),
+        ("distance('0 0', 'nowhere')", {}, math.nan),
+        ("distance('')", {}, 0.0),
+        ("area('0 0;0 1;1 1;1 0;0 0')", {}, DEGREE**2 * (1 + math.cos(math.radians(1))) / 2),
+        ("area('0 0;0 1')", {}, 0.0),
+        ("area('91 0;0 1;1 1')", {}, math.nan),
+        ("pulldata('households', 'name', 'id', ${a})", {"a": "7"}, None),
+    ],
+)
+def test_odk_functions(source: str, values: dict[str, Value], expected: Value) -> None:
+    got = ev(source, **values)
+    if isinstance(expected, float) and isinstance(got, float) and expected > 1000:
+        assert got == pytest.approx(expected, rel=1e-12)  # the law of cosines' acos
+    else:
+        assert same(got, expected), got
+
+
+def test_randomize_shuffles_as_javarosa_does() -> None:
+    # FisherYatesExamplesTest.java (ParkMiller generator)
+    numbers: list[Value] = list(range(10))
+    assert evaluator_randomize(numbers, 33) == [3, 5, 4, 8, 2, 0, 1, 6, 9, 7]
+    assert evaluator_randomize(numbers, 42) == [0, 5, 9, 1, 8, 4, 6, 3, 7, 2]
+    letters: list[Value] = list("ABCDEF")
+    assert "".join(map(str, evaluator_randomize(letters, -42))) == "EDAFBC"
+    assert "".join(map(str, evaluator_randomize(letters, 1))) == "BFEACD"
+    assert "".join(map(str, evaluator_randomize(letters, 11111111))) == "ACDBFE"
+    # a seed that is not a number is hashed (RandomizeHelper.toNumericWithLongHash)
+    assert ev("randomize(${r}, 'abc')", r=letters) == ev("randomize(${r}, 'abc')", r=letters)
+    assert sorted(map(str, ev("randomize(${r})", r=letters))) == letters  # type: ignore[arg-type]
+
+
+def evaluator_randomize(items: list[Value], seed: int) -> list[Value]:
+    return functions.fisher_yates(items, seed)
+
+
+def test_device_values() -> None:
+    draw = ev("random()")
+    assert isinstance(draw, float) and 0 <= draw < 1
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", str(ev("uuid()"))
+    )
+    assert re.fullmatch(r"[0-9A-Z]{25}", str(ev("uuid(25)")))
+    for source in (
+        "random()",
+        "uuid()",
+        "uuid(8)",
+        "once(now())",
+        "randomize(${r})",
+        "pulldata('a', 'b', 'c', 'd')",
+        "concat('x', random())",
+    ):
+        assert parse(source).device_only, source
+    for source in ("randomize(${r}, 7)", "now()", "today()", "concat('a', 'b')"):
+        assert not parse(source).device_only, source
+
+
+class _Lookups(FakeContext):
+    def pulldata(self, instance: str, column: str, key_column: str, key: str) -> Value:
+        return f"{instance}.{column}[{key_column}={key}]"
+
+    def indexed_repeat(self, name: str, indices: list[tuple[str, int]]) -> Value:
+        return f"{name}@{indices}"
+
+
+def test_functions_read_lookups_the_context_offers() -> None:
+    ctx = _Lookups({"k": "7", "i": 2, "j": 0})
+    assert parse("pulldata('hh', 'name', 'id', ${k})").evaluate(ctx) == "hh.name[id=7]"
+    got = parse("indexed-repeat(${a}, ${r}, ${i}, ${s}, ${j})").evaluate(ctx)
+    assert got == "a@[('r', 2), ('s', 1)]"
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        ("digest('x', 'sha-3')", "syntax"),
+        ("digest('x', 'md5', 'base32')", "syntax"),
+        ("format-date(${d}, '%Z')", "syntax"),
+        ("format-date(${d}, '%Y%')", "syntax"),
+        ("format-date-time(${d}, '%q')", "syntax"),
+        ("indexed-repeat(${a}, ${r})", "arity"),
+        ("indexed-repeat(${a}, ${r}, 1, ${s})", "arity"),
+        ("indexed-repeat('a', ${r}, 1)", "syntax"),
+        ("indexed-repeat(${a}, 'r', 1)", "syntax"),
+        ("substr('a')", "arity"),
+        ("pulldata('a', 'b', 'c')", "arity"),
+        ("checklist(1)", "arity"),
+    ],
+)
+def test_what_cannot_be_evaluated_is_refused_when_parsed(source: str, code: str) -> None:
+    with pytest.raises(ExpressionError) as info:
+        parse(source)
+    assert info.value.code == code

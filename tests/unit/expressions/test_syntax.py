@@ -227,7 +227,7 @@ def test_syntax_errors_have_positions(source: str, position: int, fragment: str)
 def test_unknown_functions() -> None:
     for source, name, position in [
         ("foo(1)", "foo", 0),
-        ("1 + substr('abc', 1)", "substr", 4),
+        ("1 + substring('abc', 1)", "substring", 4),
         ("jr:itext('x')", "jr:itext", 0),
         ("and(1)", "and", 0),
         ("f(", "f", 0),

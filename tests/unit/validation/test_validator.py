@@ -495,6 +495,45 @@ def test_calculations_with_now_never_disagree() -> None:
     assert result.answers["nan"] is None
 
 
+def test_calculations_only_the_device_can_know_keep_the_client_value() -> None:
+    definition = minimal_definition()
+    definition["questions"] += [
+        {"name": "draw", "type": "calculate", "calculation": "random()"},
+        {"name": "key", "type": "calculate", "calculation": "uuid()"},
+        {"name": "started", "type": "calculate", "calculation": "once(now())"},
+        {"name": "order", "type": "calculate", "calculation": "randomize(${members}, 3)"},
+        {"name": "double", "type": "calculate", "calculation": "${draw} * 2"},
+        {"name": "unsent", "type": "calculate", "calculation": "uuid(6)"},
+        {"name": "bad", "type": "calculate", "calculation": "concat('x', random())"},
+    ]
+    validator = ResponseValidator(load_definition(definition))
+    answers = {
+        "country": "KG",
+        "cluster": "c1",
+        "hh_size": 1,
+        "members": [{}],
+        "draw": 0.25,
+        "key": "d3b07384-d9a0-4c9f-8f2b-1b2c3d4e5f60",
+        "started": "2025-05-31T08:00:00.000+05:00",
+        "double": 0.5,
+        "bad": {"not": "a value"},
+    }
+    result = validator.validate(answers, now=NOW)
+    assert result.ok
+    assert result.trusted == ["draw", "key", "started"]
+    assert [(w.path, w.code) for w in result.warnings] == [
+        ("draw", "response.calculation_trusted"),
+        ("key", "response.calculation_trusted"),
+        ("started", "response.calculation_trusted"),
+        ("bad", "response.calculation_mismatch"),  # not a text or a number: recomputed
+    ]
+    assert result.answers["draw"] == 0.25
+    assert result.answers["started"] == "2025-05-31T08:00:00.000+05:00"
+    assert result.answers["double"] == 0.5  # recomputed from the kept draw, agrees
+    assert len(result.answers["unsent"]) == 6  # nothing sent: the server draws one
+    assert str(result.answers["bad"]).startswith("x0.")
+
+
 def test_choice_names_in_the_response_language() -> None:
     definition = minimal_definition()
     definition["questions"].append(
