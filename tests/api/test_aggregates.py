@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from survey_service.config import load_settings
+from survey_service.exports.tables import VALUE_COLUMNS
 from tests.helpers import assert_problem, dataflow, read_back, svy_reference
 
 Q = "/api/v1/questionnaires/agg-pilot"
@@ -325,6 +326,51 @@ def test_small_cells_are_suppressed_in_every_format(
             if (row[key], row[other]) in hidden:
                 assert row[value] == "" and row["OBS_STATUS"] == "Q"
                 assert row.get("se", row.get("SE")) == ""
+
+
+def assert_suppressed_alone(cell: dict[str, Any]) -> None:
+    """A primary suppression: its flags, and no value it could be derived from."""
+    assert (cell["CONF_STATUS"], cell["OBS_STATUS"]) == ("A", "Q")
+    assert all(cell[name] is None for name in VALUE_COLUMNS), cell
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [{}, {"country": "KG"}, {"by": "country", "country": "KG"}],
+    ids=["no-by", "tiny-country", "tiny-country-by-country"],
+)
+def test_a_table_of_one_small_cell_is_published_with_it_suppressed(
+    client: FlaskClient, admin: dict[str, str], scope: dict[str, str]
+) -> None:
+    """Found by schema fuzzing: a grand total alone, under the threshold, was a 500."""
+    survey = publish_and_submit(client, admin, pilot_definition(threshold=1000))
+    body = get(client, admin, stat="total", variable="income", **scope)
+    assert len(survey) < 1000
+    (cell,) = [c for c in body["cells"] if not c.get("country") or c["country"] == "KG"]
+    assert_suppressed_alone(cell)
+    reply = client.get(A, headers=admin, query_string={"stat": "count", **scope, "format": "csv"})
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    (row,) = [
+        r
+        for r in csv.DictReader(io.StringIO(reply.get_data(as_text=True)))
+        if r.get("country", "KG") == "KG"
+    ]
+    assert row["estimate"] == "" and row["OBS_STATUS"] == "Q"
+
+
+def test_a_table_whose_every_cell_is_small_is_published_all_suppressed(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    publish_and_submit(client, admin, pilot_definition(threshold=1000))
+    for query in (
+        {"stat": "count", "by": "country"},
+        {"stat": "mean", "variable": "income", "by": "country,hazard_type", "margins": "true"},
+        {"stat": "total", "variable": "income", "by": "country", "margins": "true"},
+    ):
+        body = get(client, admin, **query)
+        assert body["cells"], query
+        for cell in body["cells"]:
+            assert_suppressed_alone(cell)
 
 
 def test_formats_csv_xlsx_and_sdmx(
