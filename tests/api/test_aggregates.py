@@ -486,6 +486,63 @@ def test_every_problem_is_listed_with_what_is_allowed(
     assert_problem(unknown, 404, "questionnaire.not_found")
 
 
+def summed(terms: int) -> str:
+    return " + ".join(["${income}"] * terms)
+
+
+def nested(levels: int) -> str:
+    """`levels` chains, each in parentheses inside the next ('+' and '*' alternating)."""
+    expression = "${income}"
+    for level in range(levels):
+        expression = f"({expression}) * 2" if level % 2 else f"({expression}) + 1"
+    return expression
+
+
+def assert_too_large(reply: Any, path: str, limit: str) -> None:
+    problem = assert_problem(reply, 422, "aggregate.invalid")
+    (error,) = problem["errors"]
+    assert (error["path"], error["code"]) == (path, "aggregate.expression_too_large")
+    assert limit in error["message"], error["message"]
+
+
+def test_an_expression_over_the_size_limits_is_refused_with_the_limit(
+    survey: list[dict[str, Any]], client: FlaskClient, admin: dict[str, str]
+) -> None:
+    """Found by schema fuzzing: SQLite answered 503 ("Expression tree is too large",
+    "parser stack overflow"), PostgreSQL 503 (SQLSTATE 54001), SQLAlchemy 500 (recursion)."""
+    too_many = client.post(A, json={"stat": "mean", "variable": summed(101)}, headers=admin)
+    assert_too_large(too_many, "variable", "at most 100")
+    ratio = {"stat": "ratio", "variable": "income", "denominator": summed(101)}
+    assert_too_large(client.post(A, json=ratio, headers=admin), "denominator", "at most 100")
+    too_deep = client.get(A, query_string={"stat": "mean", "variable": nested(11)}, headers=admin)
+    assert_too_large(too_deep, "variable", "at most 10")
+    for comparisons in (15, 60, 160, 1000):  # once the 503s and 500s of the databases
+        chain = " < ".join(["${income}"] * (comparisons + 1))
+        reply = client.post(A, json={"stat": "proportion", "variable": chain}, headers=admin)
+        assert_too_large(reply, "variable", "at most")
+    for terms in (1000, 5000):
+        reply = client.post(A, json={"stat": "total", "variable": summed(terms)}, headers=admin)
+        assert_too_large(reply, "variable", "at most 100")
+    # SQL says each term of a mod twice: 40 of them took PostgreSQL's path minutes to build
+    repeated = {"stat": "mean", "variable": " mod ".join(["${hh_size}"] * 40)}
+    assert_too_large(client.post(A, json=repeated, headers=admin), "variable", "10,000 nodes")
+
+
+def test_an_expression_at_the_size_limits_is_aggregated(
+    survey: list[dict[str, Any]], client: FlaskClient, admin: dict[str, str]
+) -> None:
+    mean = get(client, admin, stat="mean", variable="income")["cells"][0]["estimate"]
+    hundred = client.post(A, json={"stat": "mean", "variable": summed(100)}, headers=admin)
+    assert hundred.status_code == 200, hundred.get_json()
+    assert hundred.get_json()["cells"][0]["estimate"] == pytest.approx(100 * mean, rel=1e-9)
+    deep = get(client, admin, stat="mean", variable=nested(10))
+    assert deep["cells"][0]["estimate"] is not None
+    chain = " < ".join(["${hh_size}"] * 11)  # ten comparisons: ten levels
+    assert get(client, admin, stat="proportion", variable=chain)["cells"][0]["n"] == len(survey)
+    conditions = " and ".join(["${income} > 0"] * 100)
+    assert get(client, admin, stat="proportion", variable=conditions)["cells"]
+
+
 def test_suppression_stays_on_unless_the_service_allows_otherwise(
     survey: list[dict[str, Any]], client: FlaskClient, admin: dict[str, str], app: Flask,
     monkeypatch: pytest.MonkeyPatch,
