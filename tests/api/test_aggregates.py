@@ -528,6 +528,35 @@ def test_an_expression_over_the_size_limits_is_refused_with_the_limit(
     assert_too_large(client.post(A, json=repeated, headers=admin), "variable", "10,000 nodes")
 
 
+def test_a_statement_the_database_refuses_as_too_complex_is_the_same_422(
+    survey: list[dict[str, Any]],
+    client: FlaskClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The backstop behind the limits: with them lifted, SQLite's "Expression tree is too
+    large" and "parser stack overflow", PostgreSQL's SQLSTATE 54001 and SQLAlchemy's
+    RecursionError are a 422 at the expression, not a 503 or a 500."""
+    for limit in ("MAX_TERMS", "MAX_DEPTH", "MAX_SQL_NODES"):
+        monkeypatch.setattr(f"survey_service.expressions.sql.{limit}", 10**9)
+    comparisons = " < ".join(["${income}"] * 300)
+    for body in (
+        {"stat": "mean", "variable": summed(6000)},
+        {"stat": "proportion", "variable": comparisons},
+    ):
+        reply = client.post(A, json=body, headers=admin)
+        assert_too_large(reply, "variable", "too large for the database")
+    # the database does not say which expression: both are named
+    ratio = {"stat": "ratio", "variable": "income", "denominator": summed(6000)}
+    problem = assert_problem(client.post(A, json=ratio, headers=admin), 422, "aggregate.invalid")
+    assert {(e["path"], e["code"]) for e in problem["errors"]} == {
+        ("variable", "aggregate.expression_too_large"),
+        ("denominator", "aggregate.expression_too_large"),
+    }
+    ordinary = client.post(A, json={"stat": "mean", "variable": summed(3)}, headers=admin)
+    assert ordinary.status_code == 200  # the session is fine after the refusal
+
+
 def test_an_expression_at_the_size_limits_is_aggregated(
     survey: list[dict[str, Any]], client: FlaskClient, admin: dict[str, str]
 ) -> None:
