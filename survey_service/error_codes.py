@@ -175,6 +175,9 @@ AGGREGATE_INVALID_EXPRESSION: Final = "aggregate.invalid_expression"
 AGGREGATE_UNSUPPORTED_EXPRESSION: Final = "aggregate.unsupported_expression"  # not in SQL
 AGGREGATE_UNSUPPORTED_FUNCTION: Final = "aggregate.unsupported_function"  # not in SQL
 AGGREGATE_TYPE_MISMATCH: Final = "aggregate.type_mismatch"
+# a variable or denominator over the expression limits, or refused by the database as too
+# large or too deeply nested (expressions/sql.py, "Size")
+AGGREGATE_EXPRESSION_TOO_LARGE: Final = "aggregate.expression_too_large"
 AGGREGATE_NO_VERSION: Final = "aggregate.no_version"  # nothing published among those asked
 AGGREGATE_NOT_ESTIMABLE: Final = "aggregate.not_estimable"  # e.g. one PSU with rule "fail"
 AGGREGATE_FORMAT_UNAVAILABLE: Final = "aggregate.format_unavailable"

@@ -73,6 +73,13 @@ class Unprocessable(ServiceError):
     title = "Unprocessable content"
 
 
+class StatementTooComplex(Exception):
+    """The database, or SQLAlchemy compiling for it, refused a statement as too large or too
+    deeply nested (SQLite's expression depth or parser stack, PostgreSQL's SQLSTATE 54001,
+    Python's recursion limit): the request asked for too much, the database is fine. The
+    caller knows which part of the request built the statement and answers a 422."""
+
+
 class Problems:
     """Field errors collected while checking a request, raised as one 422. With a `limit`,
     the first `limit` are listed, all are counted (`problem_count`), and the detail says how

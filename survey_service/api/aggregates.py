@@ -12,7 +12,7 @@ from marshmallow import RAISE
 from survey_service import error_codes
 from survey_service.api.blueprint import Blueprint
 from survey_service.api.context import current_user, db_session, require
-from survey_service.errors import FieldError, Unprocessable
+from survey_service.errors import FieldError, Problems, StatementTooComplex, Unprocessable
 from survey_service.exports.tables import (
     CSV_MEDIA_TYPE,
     SDMX_CSV_MEDIA_TYPE,
@@ -88,8 +88,28 @@ def _request(data: dict[str, Any]) -> service.AggregateRequest:
 
 def _answer(qid: str, data: dict[str, Any]) -> Response:
     settings = current_app.extensions["survey"]["settings"]
-    table = service.run_aggregate(db_session(), qid, _request(data), current_user(), settings)
+    try:
+        table = service.run_aggregate(db_session(), qid, _request(data), current_user(), settings)
+    except StatementTooComplex as exc:
+        raise _too_complex(data) from exc
     return _render(qid, table, data["format"], data.get("lang"))
+
+
+def _too_complex(data: dict[str, Any]) -> Unprocessable:
+    """The 422 for an expression within the limits that the database still refused: only the
+    variable and the denominator are expressions a client writes, so they are at fault."""
+    # not the database's own text: it can carry hints about the server's configuration
+    problems = Problems()
+    for path in [p for p in ("variable", "denominator") if data.get(p)] or ["variable"]:
+        problems.add(
+            path,
+            error_codes.AGGREGATE_EXPRESSION_TOO_LARGE,
+            "the expression is too large for the database: it refused its SQL as too large "
+            "or too deeply nested; write it with fewer terms or less nesting",
+        )
+    return problems.error(
+        error_codes.AGGREGATE_INVALID, "The aggregate request", nothing_stored=False
+    )
 
 
 def _render(qid: str, table: Table, form: str, lang: str | None) -> Response:

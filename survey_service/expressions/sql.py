@@ -76,6 +76,19 @@
 # round(double) rounds halves to even: numeric is used), and text search (SQLite's LIKE
 # ignores ASCII case: instr() is used there, LIKE with escaping on PostgreSQL). User text
 # only ever reaches the database as bound parameters.
+#
+# Size. An expression the databases cannot take (SQLite: an expression tree deeper than
+# 1000, or its parser's stack of about 100 symbols, reached by some 15 chained comparisons
+# or 17 nested if(); PostgreSQL: SQLSTATE 54001 near 4,000 summed terms; SQLAlchemy's
+# compiler: Python's recursion limit near 60 chained comparisons) is refused before its SQL
+# is built, as aggregate.expression_too_large, by three limits: MAX_TERMS operands in one
+# chain (`a + b + ...`, `a and b and ...`) or arguments of one call; MAX_DEPTH levels of
+# nesting, where a chain or a call is one level above its deepest operand, and a chain of
+# comparisons nests one level per operator (`a < b < c` is `(a < b) < c`, each a boolean
+# compared as a number); MAX_SQL_NODES nodes in the SQL tree the compiler builds, counted as
+# the SQL text repeats them (`a mod b` says `a` and `b` twice), before any statement is
+# compiled. What still passes and is refused by a database is the caller's to map
+# (queries.aggregates raises StatementTooComplex).
 
 from __future__ import annotations
 
@@ -102,7 +115,9 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
+from sqlalchemy.sql.expression import Selectable
+from sqlalchemy.sql.functions import FunctionElement
 
 from survey_service import error_codes
 from survey_service.expressions import syntax
@@ -112,18 +127,26 @@ from survey_service.expressions.values import Value, to_boolean, to_number, to_s
 
 __all__ = [
     "FUNCTION_SQL",
+    "MAX_DEPTH",
+    "MAX_SQL_NODES",
+    "MAX_TERMS",
     "SUPPORTED_FUNCTIONS",
     "Column",
     "Compiled",
     "Resolver",
     "VariableError",
     "compile_expression",
+    "sql_nodes",
 ]
 
 #: The functions an aggregate's expression may call: those the registry marks `sql`.
 SUPPORTED_FUNCTIONS: Final = tuple(name for name, function in FUNCTIONS.items() if function.sql)
 _FUNCTIONS_TEXT: Final = ", ".join(f"{name}()" for name in SUPPORTED_FUNCTIONS)
 _EQUAL_TOLERANCE: Final = 1e-12  # the evaluator's (JavaRosa's): 0.1 + 0.2 = 0.3
+#: The size limits of an expression (see "Size" above).
+MAX_TERMS: Final = 100
+MAX_DEPTH: Final = 10
+MAX_SQL_NODES: Final = 10_000
 
 
 class VariableError(ValueError):
@@ -131,7 +154,8 @@ class VariableError(ValueError):
 
     Codes: aggregate.invalid_expression (syntax, arity, a literal needed), aggregate.
     unsupported_function, aggregate.unsupported_expression ('.', '..', bare names),
-    aggregate.type_mismatch, and the resolver's aggregate.unknown_question.
+    aggregate.type_mismatch, aggregate.expression_too_large (over a limit of "Size"), and
+    the resolver's aggregate.unknown_question.
     """
 
     code: str
@@ -192,12 +216,87 @@ def compile_expression(
         raise VariableError(
             error_codes.AGGREGATE_INVALID_EXPRESSION, exc.message, exc.position
         ) from None
+    _check_nesting(tree)
     term = _Compiler(resolve, dialect, today, now).term(tree)
+    nodes = sql_nodes(term.sql, MAX_SQL_NODES)
+    if nodes > MAX_SQL_NODES:
+        raise _too_large(f"its SQL would have more than {MAX_SQL_NODES:,} nodes")
     if term.kind == "boolean":
         return Compiled(type_coerce(term.sql, Boolean()), "boolean")
     if term.kind == "text":
         return Compiled(type_coerce(func.nullif(term.sql, ""), String()), "text")
     return Compiled(type_coerce(term.sql, Float()), "number")
+
+
+# --------------------------------------------------------------------------- size
+
+
+def _too_large(why: str) -> VariableError:
+    return VariableError(
+        error_codes.AGGREGATE_EXPRESSION_TOO_LARGE,
+        f"the expression is too large to aggregate: {why}",
+    )
+
+
+def _check_nesting(tree: syntax.SyntaxNode) -> None:
+    """Raises VariableError when a chain or call has over MAX_TERMS operands, or the tree
+    nests deeper than MAX_DEPTH (see "Size" above)."""
+
+    def depth(node: syntax.SyntaxNode) -> int:
+        if isinstance(node, syntax.Negation):
+            found = 1 + depth(node.operand)
+        elif isinstance(node, syntax.Call):
+            if len(node.args) > MAX_TERMS:
+                raise _too_large(
+                    f"{node.name}() has {len(node.args)} arguments, at most {MAX_TERMS} allowed"
+                )
+            found = 1 + max((depth(arg) for arg in node.args), default=0)
+        elif isinstance(node, syntax.Chain):
+            if len(node.operands) > MAX_TERMS:
+                raise _too_large(
+                    f"a chain of '{node.operators[0]}' has {len(node.operands)} terms, "
+                    f"at most {MAX_TERMS} allowed"
+                )
+            depths = [depth(operand) for operand in node.operands]
+            if node.level in (3, 4):  # comparisons: each one nests the one before
+                found = depths[0]
+                for other in depths[1:]:
+                    found = 1 + max(found, other)
+            else:
+                found = 1 + max(depths)
+        else:
+            return 0
+        if found > MAX_DEPTH:
+            raise _too_large(f"it nests {found} levels deep, at most {MAX_DEPTH} allowed")
+        return found
+
+    depth(tree)
+
+
+def sql_nodes(sql: ClauseElement, limit: int) -> int:
+    """The number of nodes of a SQL expression as its text repeats them (a subexpression
+    used twice counts twice), up to `limit + 1`; tables and selects count as one node. Iterative
+    and linear in the distinct nodes, however deep or repetitive the tree."""
+    sizes: dict[int, int] = {}
+    children: dict[int, tuple[ClauseElement, list[ClauseElement]]] = {}
+    stack: list[ClauseElement] = [sql]
+    while stack:
+        node = stack[-1]
+        key = id(node)
+        if key in sizes:
+            stack.pop()
+            continue
+        if key not in children:
+            # a function is a FROM clause too (table-valued), but its arguments are SQL here
+            table = isinstance(node, Selectable) and not isinstance(node, FunctionElement)
+            below = [] if table else list(node.get_children())
+            children[key] = (node, below)  # keeps each node alive: its id stays its own
+            stack.extend(child for child in below if id(child) not in sizes)
+            continue
+        stack.pop()
+        total = 1 + sum(sizes[id(child)] for child in children[key][1])
+        sizes[key] = min(total, limit + 1)
+    return sizes[id(sql)]
 
 
 # --------------------------------------------------------------------------- terms

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from survey_service.analysis.layout import HOUSEHOLD
 from survey_service.db import fetch_aggregate
+from survey_service.errors import StatementTooComplex
 from survey_service.models import (
     Response,
     ResponseUnit,
@@ -195,10 +197,39 @@ class Collected:
     last: datetime.datetime | None
 
 
+# how the databases say a statement is too large or nested too deeply for them
+_SQLITE_TOO_COMPLEX = ("too large", "parser stack overflow")  # "Expression tree is too large"
+_PG_STATEMENT_TOO_COMPLEX = "54001"  # e.g. "stack depth limit exceeded"
+
+
+@contextmanager
+def _refused_as_too_complex() -> Iterator[None]:
+    """Raises StatementTooComplex for a statement the database (or SQLAlchemy compiling it)
+    refuses for its size or depth, rather than an outage's 503 or a 500."""
+    try:
+        yield
+    except RecursionError as exc:
+        raise StatementTooComplex("the statement nests too deeply to compile") from exc
+    except sa.exc.DBAPIError as exc:
+        refused = getattr(exc.orig, "sqlstate", None) == _PG_STATEMENT_TOO_COMPLEX or (
+            isinstance(exc, sa.exc.OperationalError)
+            and any(text in str(exc.orig) for text in _SQLITE_TOO_COMPLEX)
+        )
+        if refused:
+            raise StatementTooComplex(str(exc.orig)) from exc
+        raise
+
+
 def collect_sums(session: Session, statement: sa.Select[Any]) -> Collected:
     """Run `sums_statement`. On PostgreSQL the groups come back as one array per column, built
     by the database and read in binary: for 100,000+ groups that costs a fraction of
-    converting them row by row. Groups without a weight are left out there and counted."""
+    converting them row by row. Groups without a weight are left out there and counted.
+    Raises StatementTooComplex when the database refuses the statement as too large."""
+    with _refused_as_too_complex():
+        return _collect_sums(session, statement)
+
+
+def _collect_sums(session: Session, statement: sa.Select[Any]) -> Collected:
     names = [c.name for c in statement.selected_columns if c.name not in ("first", "last")]
     flagged = "no_weight" in names
     wanted = [n for n in names if n not in ("no_weight", "units")]

@@ -6,7 +6,11 @@ Table
     A table is a set of cells keyed by one code per dimension (any number of dimensions,
     typically 1 to 4). The code ``"_T"`` marks a margin: the total over that dimension. A
     margin *level* is the set of dimensions a key totals over (``(KZ, _T, _T)`` is at level
-    {1, 2}); the interior is the level with no ``"_T"``.
+    {1, 2}); the interior is the level with no ``"_T"``. A dimension that is ``"_T"`` in
+    every key (a grand total alone, say ``(_T,)`` for a table without dimensions) has no
+    cells of its own in the table, so it adds no relation: it is left out before anything
+    else. A lone cell therefore relates to nothing, and when small it is suppressed on its
+    own, without complement; a table whose every cell is small is published all suppressed.
 
 Primary suppression
     A cell with ``0 < n < threshold`` (default 10, the ONS rule) is suppressed:
@@ -20,7 +24,9 @@ Cells with n = 0
     complementary suppression: hiding it would protect nothing. A key missing from the input
     is treated the same way (a known zero) when other cells of its level are present; when
     no cell of a margin level is present at all, that level is "not published" and its cells
-    are unknowns to an attacker (so partial sets of margins are handled correctly).
+    are unknowns to an attacker (so partial sets of margins are handled correctly). The same
+    holds for the interior: without any interior cell, every combination of codes that no
+    published zero margin rules out is an unknown interior cell.
 
 Reliability
     A published cell whose ``cv`` exceeds ``max_cv`` (default 0.30) gets OBS_STATUS ``U``
@@ -189,8 +195,16 @@ def protect(
 
     primary = {key for key, n in counts.items() if 0 < n < threshold}
     secondary: set[Key] = set()
-    if any(TOTAL in key for key in counts):
-        secondary = _Table(counts, dims, primary).secondary()
+    # a dimension totalled in every key has no cells here: it relates nothing (see "Table")
+    kept = [dim for dim in range(dims) if any(key[dim] != TOTAL for key in counts)]
+    if kept and any(TOTAL in key for key in counts):
+
+        def project(key: Key) -> Key:
+            return tuple(key[dim] for dim in kept)
+
+        projected = {project(key): n for key, n in counts.items()}
+        hidden = _Table(projected, len(kept), {project(key) for key in primary}).secondary()
+        secondary = {key for key in counts if project(key) in hidden}
 
     result: dict[Key, Protected] = {}
     for cell in cells:
@@ -247,16 +261,29 @@ class _Table:
     # -- state -------------------------------------------------------------------------------
 
     def _unpublished_cells(self) -> set[Key]:
-        """Cells of margin levels absent from the input that cover a cell with n > 0."""
+        """Cells of levels absent from the input: interior cells that no zero margin rules
+        out when the interior is absent, and margin cells covering a cell with n > 0."""
         published = {tuple(code == TOTAL for code in key) for key in self.counts}
+        cells: set[Key] = set()
+        if (False,) * self.dims not in published:
+            zero = {key for key, n in self.counts.items() if n == 0}
+            totals = list(product((False, True), repeat=self.dims))
+            for combination in product(*(levels[:-1] for levels in self.levels)):
+                covers = (
+                    tuple(
+                        TOTAL if total else code
+                        for code, total in zip(combination, mask, strict=True)
+                    )
+                    for mask in totals
+                )
+                if not any(cover in zero for cover in covers):
+                    cells.add(combination)
         published.add((False,) * self.dims)
         masks = [m for m in product((False, True), repeat=self.dims) if m not in published]
-        cells: set[Key] = set()
         if not masks:
             return cells
-        for key, n in self.counts.items():
-            if n == 0:
-                continue
+        sources = [key for key, n in self.counts.items() if n > 0] + sorted(cells)
+        for key in sources:
             for mask in masks:
                 pairs = list(zip(key, mask, strict=True))
                 if any(code == TOTAL and not total for code, total in pairs):

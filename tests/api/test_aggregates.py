@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from survey_service.config import load_settings
+from survey_service.exports.tables import VALUE_COLUMNS
 from tests.helpers import assert_problem, dataflow, read_back, svy_reference
 
 Q = "/api/v1/questionnaires/agg-pilot"
@@ -327,6 +328,51 @@ def test_small_cells_are_suppressed_in_every_format(
                 assert row.get("se", row.get("SE")) == ""
 
 
+def assert_suppressed_alone(cell: dict[str, Any]) -> None:
+    """A primary suppression: its flags, and no value it could be derived from."""
+    assert (cell["CONF_STATUS"], cell["OBS_STATUS"]) == ("A", "Q")
+    assert all(cell[name] is None for name in VALUE_COLUMNS), cell
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [{}, {"country": "KG"}, {"by": "country", "country": "KG"}],
+    ids=["no-by", "tiny-country", "tiny-country-by-country"],
+)
+def test_a_table_of_one_small_cell_is_published_with_it_suppressed(
+    client: FlaskClient, admin: dict[str, str], scope: dict[str, str]
+) -> None:
+    """Found by schema fuzzing: a grand total alone, under the threshold, was a 500."""
+    survey = publish_and_submit(client, admin, pilot_definition(threshold=1000))
+    body = get(client, admin, stat="total", variable="income", **scope)
+    assert len(survey) < 1000
+    (cell,) = [c for c in body["cells"] if not c.get("country") or c["country"] == "KG"]
+    assert_suppressed_alone(cell)
+    reply = client.get(A, headers=admin, query_string={"stat": "count", **scope, "format": "csv"})
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    (row,) = [
+        r
+        for r in csv.DictReader(io.StringIO(reply.get_data(as_text=True)))
+        if r.get("country", "KG") == "KG"
+    ]
+    assert row["estimate"] == "" and row["OBS_STATUS"] == "Q"
+
+
+def test_a_table_whose_every_cell_is_small_is_published_all_suppressed(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    publish_and_submit(client, admin, pilot_definition(threshold=1000))
+    for query in (
+        {"stat": "count", "by": "country"},
+        {"stat": "mean", "variable": "income", "by": "country,hazard_type", "margins": "true"},
+        {"stat": "total", "variable": "income", "by": "country", "margins": "true"},
+    ):
+        body = get(client, admin, **query)
+        assert body["cells"], query
+        for cell in body["cells"]:
+            assert_suppressed_alone(cell)
+
+
 def test_formats_csv_xlsx_and_sdmx(
     survey: list[dict[str, Any]], client: FlaskClient, admin: dict[str, str]
 ) -> None:
@@ -438,6 +484,92 @@ def test_every_problem_is_listed_with_what_is_allowed(
         assert_problem(client.get(A, query_string=params, headers=admin), 422, code)
     unknown = client.get("/api/v1/questionnaires/nowhere/aggregates?stat=count", headers=admin)
     assert_problem(unknown, 404, "questionnaire.not_found")
+
+
+def summed(terms: int) -> str:
+    return " + ".join(["${income}"] * terms)
+
+
+def nested(levels: int) -> str:
+    """`levels` chains, each in parentheses inside the next ('+' and '*' alternating)."""
+    expression = "${income}"
+    for level in range(levels):
+        expression = f"({expression}) * 2" if level % 2 else f"({expression}) + 1"
+    return expression
+
+
+def assert_too_large(reply: Any, path: str, limit: str) -> None:
+    problem = assert_problem(reply, 422, "aggregate.invalid")
+    (error,) = problem["errors"]
+    assert (error["path"], error["code"]) == (path, "aggregate.expression_too_large")
+    assert limit in error["message"], error["message"]
+
+
+def test_an_expression_over_the_size_limits_is_refused_with_the_limit(
+    survey: list[dict[str, Any]], client: FlaskClient, admin: dict[str, str]
+) -> None:
+    """Found by schema fuzzing: SQLite answered 503 ("Expression tree is too large",
+    "parser stack overflow"), PostgreSQL 503 (SQLSTATE 54001), SQLAlchemy 500 (recursion)."""
+    too_many = client.post(A, json={"stat": "mean", "variable": summed(101)}, headers=admin)
+    assert_too_large(too_many, "variable", "at most 100")
+    ratio = {"stat": "ratio", "variable": "income", "denominator": summed(101)}
+    assert_too_large(client.post(A, json=ratio, headers=admin), "denominator", "at most 100")
+    too_deep = client.get(A, query_string={"stat": "mean", "variable": nested(11)}, headers=admin)
+    assert_too_large(too_deep, "variable", "at most 10")
+    for comparisons in (15, 60, 160, 1000):  # once the 503s and 500s of the databases
+        chain = " < ".join(["${income}"] * (comparisons + 1))
+        reply = client.post(A, json={"stat": "proportion", "variable": chain}, headers=admin)
+        assert_too_large(reply, "variable", "at most")
+    for terms in (1000, 5000):
+        reply = client.post(A, json={"stat": "total", "variable": summed(terms)}, headers=admin)
+        assert_too_large(reply, "variable", "at most 100")
+    # SQL says each term of a mod twice: 40 of them took PostgreSQL's path minutes to build
+    repeated = {"stat": "mean", "variable": " mod ".join(["${hh_size}"] * 40)}
+    assert_too_large(client.post(A, json=repeated, headers=admin), "variable", "10,000 nodes")
+
+
+def test_a_statement_the_database_refuses_as_too_complex_is_the_same_422(
+    survey: list[dict[str, Any]],
+    client: FlaskClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The backstop behind the limits: with them lifted, SQLite's "Expression tree is too
+    large" and "parser stack overflow", PostgreSQL's SQLSTATE 54001 and SQLAlchemy's
+    RecursionError are a 422 at the expression, not a 503 or a 500."""
+    for limit in ("MAX_TERMS", "MAX_DEPTH", "MAX_SQL_NODES"):
+        monkeypatch.setattr(f"survey_service.expressions.sql.{limit}", 10**9)
+    comparisons = " < ".join(["${income}"] * 300)
+    for body in (
+        {"stat": "mean", "variable": summed(6000)},
+        {"stat": "proportion", "variable": comparisons},
+    ):
+        reply = client.post(A, json=body, headers=admin)
+        assert_too_large(reply, "variable", "too large for the database")
+    # the database does not say which expression: both are named
+    ratio = {"stat": "ratio", "variable": "income", "denominator": summed(6000)}
+    problem = assert_problem(client.post(A, json=ratio, headers=admin), 422, "aggregate.invalid")
+    assert {(e["path"], e["code"]) for e in problem["errors"]} == {
+        ("variable", "aggregate.expression_too_large"),
+        ("denominator", "aggregate.expression_too_large"),
+    }
+    ordinary = client.post(A, json={"stat": "mean", "variable": summed(3)}, headers=admin)
+    assert ordinary.status_code == 200  # the session is fine after the refusal
+
+
+def test_an_expression_at_the_size_limits_is_aggregated(
+    survey: list[dict[str, Any]], client: FlaskClient, admin: dict[str, str]
+) -> None:
+    mean = get(client, admin, stat="mean", variable="income")["cells"][0]["estimate"]
+    hundred = client.post(A, json={"stat": "mean", "variable": summed(100)}, headers=admin)
+    assert hundred.status_code == 200, hundred.get_json()
+    assert hundred.get_json()["cells"][0]["estimate"] == pytest.approx(100 * mean, rel=1e-9)
+    deep = get(client, admin, stat="mean", variable=nested(10))
+    assert deep["cells"][0]["estimate"] is not None
+    chain = " < ".join(["${hh_size}"] * 11)  # ten comparisons: ten levels
+    assert get(client, admin, stat="proportion", variable=chain)["cells"][0]["n"] == len(survey)
+    conditions = " and ".join(["${income} > 0"] * 100)
+    assert get(client, admin, stat="proportion", variable=conditions)["cells"]
 
 
 def test_suppression_stays_on_unless_the_service_allows_otherwise(

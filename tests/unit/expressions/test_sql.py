@@ -27,12 +27,16 @@ from sqlalchemy.sql.elements import ColumnElement
 from survey_service.analysis.layout import _calculated_number, _calculated_text
 from survey_service.expressions import Value, parse, to_boolean, to_number, to_string
 from survey_service.expressions.sql import (
+    MAX_DEPTH,
+    MAX_SQL_NODES,
+    MAX_TERMS,
     SUPPORTED_FUNCTIONS,
     Column,
     Compiled,
     Resolver,
     VariableError,
     compile_expression,
+    sql_nodes,
 )
 
 UTC = datetime.UTC
@@ -849,6 +853,56 @@ def test_syntax_errors_carry_their_position(backend: Backend) -> None:
     assert "position 7" in error.message
     assert refusal(backend, "count(${a})").position == 0
     assert refusal(backend, "1 + upper-case(${s})").position == 4
+
+
+def nested(levels: int, operand: str = "${a}") -> str:
+    """`levels` chains, each in parentheses inside the next ('+' and '*' alternating)."""
+    for level in range(levels):
+        operand = f"({operand}) * 2" if level % 2 else f"({operand}) + 1"
+    return operand
+
+
+@pytest.mark.parametrize(
+    ("source", "limit"),
+    [
+        (" + ".join(["${a}"] * (MAX_TERMS + 1)), "101 terms, at most 100"),
+        (" and ".join(["${a} > 1"] * (MAX_TERMS + 1)), "101 terms, at most 100"),
+        (f"concat({', '.join(['${s}'] * (MAX_TERMS + 1))})", "101 arguments, at most 100"),
+        (nested(MAX_DEPTH + 1), "11 levels deep, at most 10"),
+        (" < ".join(["${a}"] * (MAX_DEPTH + 2)), "11 levels deep, at most 10"),
+        ("if(true(), " * MAX_DEPTH + "${a}" + ", 0)" * MAX_DEPTH, "at most 10"),
+        (" mod ".join(["${a}"] * 40), "more than 10,000 nodes"),  # SQL repeats a mod's terms
+    ],
+)
+def test_expressions_over_the_size_limits_are_refused(
+    backend: Backend, source: str, limit: str
+) -> None:
+    error = refusal(backend, source)
+    assert error.code == "aggregate.expression_too_large"
+    assert limit in error.message, error.message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        " + ".join(["${a}"] * MAX_TERMS),
+        " and ".join(["${a} > 1"] * MAX_TERMS),
+        nested(MAX_DEPTH),
+        " < ".join(["${a}"] * (MAX_DEPTH + 1)),
+        "if(${a} > 1, " * (MAX_DEPTH // 2) + "${b}" + ", 0)" * (MAX_DEPTH // 2),
+        " mod ".join(["${a}", "${b}", "2", "3", "5", "7", "11", "13"]),
+    ],
+)
+def test_expressions_at_the_size_limits_run_in_the_database(backend: Backend, source: str) -> None:
+    check(backend, source)
+
+
+def test_sql_nodes_count_repeated_subtrees_in_linear_time() -> None:
+    shared: ColumnElement[Any] = sa.column("x") + 1
+    for _ in range(60):  # over 2**60 nodes as text; the walk visits each object once
+        shared = sa.func.nullif(shared, shared)
+    assert sql_nodes(shared, MAX_SQL_NODES) == MAX_SQL_NODES + 1
+    assert sql_nodes(sa.column("x") + sa.column("y"), MAX_SQL_NODES) == 3
 
 
 def test_unknown_dialect_is_a_programming_error() -> None:

@@ -254,6 +254,71 @@ def test_partial_margins_and_omitted_empty_cells() -> None:
         assert not determined_cells(codes, hidden | unpublished_levels) & hidden
 
 
+def test_random_tables_with_any_levels_published_leave_nothing_determined() -> None:
+    """Whatever levels a table publishes -- no interior, a dimension only ever totalled, a
+    grand total alone, every cell small -- it is protected, and no suppressed cell follows
+    from the published cells and the line sums; levels left out are unknown to an attacker."""
+    rng = random.Random(1212)
+    shapes = {"lone": 0, "no interior": 0, "all small": 0}
+    for _ in range(200):
+        dims = rng.randint(1, 3)
+        sizes = [rng.randint(1, 4) for _ in range(dims)]
+        p_small = rng.choice([0.1, 0.4, 0.8, 1.0])
+        codes, counts, _ = random_table(rng, sizes, p_small, p_zero=rng.choice([0.0, 0.15]))
+        masks = list(itertools.product((False, True), repeat=dims))
+        kept = {m for m in masks if rng.random() < 0.5} or {rng.choice(masks)}
+        if rng.random() < 0.2:
+            kept = {(True,) * dims}  # the grand total alone
+        published = {k: n for k, n in counts.items() if tuple(c == TOTAL for c in k) in kept}
+        result = protect(cells_of(published), additive=True)
+        hidden = suppressed(result)
+        for key, p in result.items():
+            n = published[key]
+            assert (p.conf_status == "A") == (0 < n < 10), key
+            assert p.suppressed == (p.obs_status == "Q"), key
+            assert not (n == 0 and p.suppressed), key
+        if all(0 < n < 10 for n in published.values()):
+            assert hidden == set(published)
+            shapes["all small"] += 1
+        unknown = hidden | {k for k in counts if k not in published}
+        assert not determined_cells(codes, unknown) & hidden, (published, hidden)
+        shapes["lone"] += len(published) == 1
+        shapes["no interior"] += (False,) * dims not in kept
+    assert min(shapes.values()) >= 10, shapes
+
+
+@pytest.mark.parametrize("n", [1, 9])
+def test_a_lone_small_cell_is_suppressed_on_its_own(n: int) -> None:
+    """A grand total alone (a table without dimensions) relates to no other cell."""
+    for key in [(TOTAL,), (TOTAL, TOTAL, TOTAL)]:
+        result = protect([Cell(key, n, 4.0, 0.5)], additive=True)
+        assert result == {key: Protected(key, True, "A", "Q")}
+    assert not suppressed(protect([Cell((TOTAL,), 10, 4.0, 0.1)], additive=True))
+
+
+def test_a_dimension_only_ever_totalled_adds_no_relation() -> None:
+    cells = [Cell(("a", TOTAL), 3, 1.0, None), Cell(("b", TOTAL), 30, 1.0, None)]
+    cells.append(Cell((TOTAL, TOTAL), 33, 2.0, None))
+    result = protect(cells, additive=True)
+    assert suppressed(result) == {("a", TOTAL), ("b", TOTAL)}  # as the 1-D table a, b, _T
+    assert secondary(result) == {("b", TOTAL)}
+
+
+def test_a_table_whose_every_cell_is_small_is_all_suppressed() -> None:
+    codes, counts = table_2d({"a": {"x": 1, "y": 2}, "b": {"x": 3, "y": 0}})
+    result = assert_safe(codes, counts)
+    assert suppressed(result) == {k for k, n in counts.items() if n}
+    assert secondary(result) == set()
+
+
+def test_margins_without_their_interior_are_protected_as_unknown_interior() -> None:
+    counts = {("a", TOTAL): 3, ("b", TOTAL): 30, (TOTAL, "x"): 3, (TOTAL, "y"): 30}
+    counts[(TOTAL, TOTAL)] = 33
+    result = protect(cells_of(counts), additive=True)
+    assert suppressed(result) == {("a", TOTAL), ("b", TOTAL), (TOTAL, "x"), (TOTAL, "y")}
+    assert not result[(TOTAL, TOTAL)].suppressed
+
+
 # -- hand-written cases ------------------------------------------------------------------------
 
 
