@@ -166,7 +166,7 @@ def test_invalid_definition_lists_every_problem_and_stores_nothing(
 def test_schema_problems_have_paths(client: FlaskClient, researcher: dict) -> None:
     bad = minimal_definition()
     del bad["title"]
-    bad["questions"][1]["type"] = "barcode"
+    bad["questions"][1]["type"] = "signature"
     bad["questions"][2]["colour"] = "red"
     bad["id"] = "Not A Slug"
     body = assert_problem(create(client, researcher, bad), 422, "definition.invalid")
