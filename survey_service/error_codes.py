@@ -90,6 +90,10 @@ XLSFORM_UNSUPPORTED_FUNCTION: Final = "xlsform.unsupported_function"
 XLSFORM_INVALID_VALUE: Final = "xlsform.invalid_value"  # a cell's value its column refuses
 XLSFORM_STRUCTURE: Final = "xlsform.structure"  # begin/end group or repeat not matching
 XLSFORM_REJECTED: Final = "xlsform.rejected"  # pyxform cannot build it as an XForm
+XLSFORM_ENCRYPTED: Final = "xlsform.encrypted"  # a public_key: the server must read the answers
+# warnings of an accepted XLSForm (kept with the draft): something was ignored or guessed
+XLSFORM_IGNORED_COLUMN: Final = "xlsform.ignored_column"  # a column without meaning here
+XLSFORM_IGNORED_SETTING: Final = "xlsform.ignored_setting"  # a setting without meaning here
 XLSFORM_FORBIDDEN_XML: Final = "xlsform.forbidden_xml"  # a part with a DTD or entities
 # a workbook over one of its limits (413; questionnaire/xlsform/limits.py documents them)
 XLSFORM_TOO_MANY_ENTRIES: Final = "xlsform.too_many_entries"  # files in the .xlsx archive
@@ -112,6 +116,10 @@ RESPONSE_UNKNOWN_FIELD: Final = "response.unknown_field"  # a key the questionna
 RESPONSE_INVALID_TYPE: Final = "response.invalid_type"  # wrong type, bad date, answered note
 RESPONSE_INVALID_CHOICE: Final = "response.invalid_choice"  # not in the list, or filtered out
 RESPONSE_INVALID_GEOPOINT: Final = "response.invalid_geopoint"  # coordinates out of range
+RESPONSE_INVALID_GEOMETRY: Final = "response.invalid_geometry"  # too few points, shape not closed
+RESPONSE_OUT_OF_RANGE: Final = "response.out_of_range"  # a range answer outside it or off its step
+RESPONSE_INVALID_RANK: Final = "response.invalid_rank"  # not an ordering of the list's choices
+RESPONSE_INVALID_FILE_NAME: Final = "response.invalid_file_name"  # a media answer, not a file name
 RESPONSE_NOT_RELEVANT: Final = "response.not_relevant"  # answered although skipped
 RESPONSE_REQUIRED: Final = "response.required"  # a required, relevant answer is missing
 RESPONSE_CONSTRAINT_FAILED: Final = "response.constraint_failed"  # the constraint is false

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,19 +21,41 @@ from survey_service.jsonutil import nested_deeper
 
 ANSWERABLE_TYPES = frozenset(
     {"integer", "decimal", "text", "select_one", "select_multiple", "date", "datetime", "geopoint"}
+    | {"time", "barcode", "range", "rank", "geotrace", "geoshape", "hidden"}
+    | {"image", "audio", "video", "file", "background-audio"}
 )
 SELECT_TYPES = frozenset({"select_one", "select_multiple"})
+# types whose answers are names from a choice list (`rank`: all of them, in order)
+LIST_TYPES = SELECT_TYPES | {"rank"}
+MEDIA_TYPES = frozenset({"image", "audio", "video", "file", "background-audio"})
+# filled in by the client, never asked: the interview's times, the device, the user
+METADATA_TYPES = frozenset(
+    {"start", "end", "today", "deviceid", "username", "phonenumber", "simserial"}
+    | {"subscriberid", "email", "audit"}
+)
+# a button the respondent presses: the answer is the text "OK"
+ACKNOWLEDGE_TYPES = frozenset({"acknowledge", "trigger"})
+# secondary instances (attached data files) declared in the form, never answered
+EXTERNAL_TYPES = frozenset({"xml-external", "csv-external"})
+# types that take no label: nobody is asked them
+UNLABELLED_TYPES = (
+    METADATA_TYPES | EXTERNAL_TYPES | {"calculate", "hidden", "background-audio", "group", "repeat"}
+)
 EXPRESSION_KEYS = ("relevant", "constraint", "required", "calculation", "repeat_count")
 RESERVED_NAMES = frozenset({"meta", "instance_id"})
-TEXT_KEYS = ("label", "hint", "required_message", "constraint_message")
+TEXT_KEYS = ("label", "hint", "guidance_hint", "required_message", "constraint_message")
 
 # Keys a question type may carry besides the common ones (_COMMON_KEYS).
 _ANSWER_KEYS = frozenset(
     {"required", "required_message", "constraint", "constraint_message", "calculation", "default"}
 )
 _ALLOWED_KEYS: dict[str, frozenset[str]] = {
-    **{t: _ANSWER_KEYS for t in ANSWERABLE_TYPES - SELECT_TYPES},
+    **{t: _ANSWER_KEYS for t in ANSWERABLE_TYPES - LIST_TYPES},
     **{t: _ANSWER_KEYS | {"choices", "choice_filter", "or_other"} for t in SELECT_TYPES},
+    "rank": _ANSWER_KEYS | {"choices", "choice_filter"},
+    **{t: _ANSWER_KEYS for t in ACKNOWLEDGE_TYPES},
+    **dict.fromkeys(METADATA_TYPES, frozenset()),
+    **dict.fromkeys(EXTERNAL_TYPES, frozenset()),
     "note": frozenset(),
     "calculate": frozenset({"calculation"}),
     "group": frozenset({"questions"}),
@@ -40,10 +63,12 @@ _ALLOWED_KEYS: dict[str, frozenset[str]] = {
 }
 _COMMON_KEYS = frozenset(
     {"name", "type", "label", "hint", "relevant", "pii", "appearance", "parameters"}
+    | {"guidance_hint", "media", "bind", "body"}
 )
 _REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "select_one": ("choices",),
     "select_multiple": ("choices",),
+    "rank": ("choices",),
     "calculate": ("calculation",),
     "group": ("questions",),
     "repeat": ("questions",),
@@ -352,6 +377,12 @@ class _Checker:
                         )
                     seen.add(name)
                 self.check_text(item.get("label"), f"{path}.label")
+                if "label" not in item and not _has_media_label(item):
+                    self.add(
+                        f"{path}.label",
+                        error_codes.DEFINITION_MISSING_PROPERTY,
+                        "a choice needs a label (a text, or an image, audio or video)",
+                    )
                 label, properties = item.get("label"), item.get("properties")
                 choices.append(
                     Choice(
@@ -404,15 +435,22 @@ class _Checker:
                     error_codes.DEFINITION_MISSING_PROPERTY,
                     f"a {kind} question needs {key!r}",
                 )
-        if kind != "calculate" and "label" not in raw:
+        if kind not in UNLABELLED_TYPES and "label" not in raw and not _has_media_label(raw):
             self.add(
                 f"{question.json_path}.label",
                 error_codes.DEFINITION_MISSING_PROPERTY,
                 f"a {kind} question needs a label",
             )
+        if kind == "range":
+            try:
+                range_parameters(raw.get("parameters"))
+            except ValueError as exc:
+                self.add(
+                    f"{question.json_path}.parameters", error_codes.DEFINITION_SCHEMA, str(exc)
+                )
         list_name = raw.get("choices")
         known_list = isinstance(list_name, str) and list_name in self.choice_lists
-        if kind in SELECT_TYPES and isinstance(list_name, str) and not known_list:
+        if kind in LIST_TYPES and isinstance(list_name, str) and not known_list:
             self.add(
                 f"{question.json_path}.choices",
                 error_codes.DEFINITION_UNKNOWN_CHOICE_LIST,
@@ -584,6 +622,45 @@ class _Checker:
                 "sex and age must be questions of the same repeat, not of "
                 + " and ".join(repr(r) for r in sorted(rosters)),
             )
+
+
+RANGE_DEFAULTS = {"start": 1.0, "end": 10.0, "step": 1.0}  # pyxform's
+
+
+def parameters(text: Any) -> dict[str, str]:
+    """A question's `parameters` cell as key -> value (`start=0 end=10` or `start=0;end=10`)."""
+    if not isinstance(text, str):
+        return {}
+    out = {}
+    for part in re.split(r"[\s;,]+", text.strip()):
+        key, sep, value = part.partition("=")
+        if sep:
+            out[key.strip().lower()] = value.strip()
+    return out
+
+
+def range_parameters(text: Any) -> tuple[float, float, float]:
+    """The start, end and step of a range question; ValueError saying what is wrong."""
+    given = parameters(text)
+    values = dict(RANGE_DEFAULTS)
+    for key in values:
+        if key in given:
+            try:
+                values[key] = float(given[key])
+            except ValueError:
+                raise ValueError(f"range {key} {given[key]!r} is not a number") from None
+    start, end, step = values["start"], values["end"], values["step"]
+    if not all(map(math.isfinite, (start, end, step))) or step == 0:
+        raise ValueError("a range needs a finite start and end and a non-zero step")
+    if (end - start) / step < 0:
+        raise ValueError(f"a range from {start:g} to {end:g} cannot go by {step:g}")
+    return start, end, step
+
+
+def _has_media_label(raw: Mapping[str, Any]) -> bool:
+    """Whether a question shows an image, audio or video in place of a label text."""
+    media = raw.get("media")
+    return isinstance(media, Mapping) and any(k in media for k in ("image", "audio", "video"))
 
 
 # arrays and objects in a definition (a group within a group adds two levels): checking

@@ -342,6 +342,53 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
                 "hökmany däl)"
             ),
         },
+        # --- the question types of real-world XLSForms
+        "expected_time": {
+            "en": "a time HH:MM:SS[.fff][+hh:mm], such as 14:30:00 or 14:30:00.000+05:00",
+            "ru": "время ЧЧ:ММ:СС[.fff][+чч:мм], например 14:30:00 или 14:30:00.000+05:00",
+        },
+        "expected_acknowledge": {
+            "en": 'the text "OK"',
+            "ru": 'текст "OK"',
+        },
+        "expected_range": {
+            "en": "a number",
+            "ru": "число",
+        },
+        "out_of_range": {
+            "en": "{value} is not a value of the range from {start} to {end} by {step}.",
+            "ru": "{value} не входит в диапазон от {start} до {end} с шагом {step}.",
+        },
+        "expected_rank": {
+            "en": "an array of choice names, or their names separated by spaces",
+            "ru": "массив имён вариантов или их имена через пробел",
+        },
+        "incomplete_rank": {
+            "en": "A ranking puts every choice in order; missing: {values}.",
+            "ru": "В ранжировании должны быть все варианты; не хватает: {values}.",
+        },
+        "expected_geometry": {
+            "en": 'an array of points {"lat": number, "lon": number, "alt": number, '
+            '"accuracy": number}, or the text "lat lon alt accuracy;lat lon alt accuracy;..."',
+            "ru": 'массив точек {"lat": число, "lon": число, "alt": число, '
+            '"accuracy": число} или текст "lat lon alt accuracy;lat lon alt accuracy;..."',
+        },
+        "too_few_points": {
+            "en": "A {kind} needs at least {minimum} points, not {count}.",
+            "ru": "Для {kind} нужно не менее {minimum} точек, а не {count}.",
+        },
+        "shape_not_closed": {
+            "en": "A shape ends at its first point.",
+            "ru": "Контур должен заканчиваться в первой точке.",
+        },
+        "invalid_file_name": {
+            "en": "{value} is not a file name (no folders, at most 255 characters).",
+            "ru": "{value} — не имя файла (без папок, не более 255 символов).",
+        },
+        "never_answered": {
+            "en": "This is data attached to the form, never answered.",
+            "ru": "Это данные, приложенные к форме; на них не отвечают.",
+        },
     }
 )
 

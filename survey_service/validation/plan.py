@@ -255,7 +255,7 @@ class Node:
         self.required_message = _texts(raw.get("required_message"))
         self.constraint_message = _texts(raw.get("constraint_message"))
         self.choices: dict[str, Choice] = {}
-        self.multiple = question.type == "select_multiple"
+        self.multiple = question.type in ("select_multiple", "rank")
         self.check: Checker = check_note
         # the fast path of `ResponseValidator._load` stores an answer of type `fast` that is
         # `in` `names` (choice names, the integer range), or when `names` is None, any

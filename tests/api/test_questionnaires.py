@@ -192,7 +192,7 @@ def test_a_function_the_server_cannot_evaluate_is_refused_at_save_not_at_submiss
 def test_schema_problems_have_paths(client: FlaskClient, researcher: dict) -> None:
     bad = minimal_definition()
     del bad["title"]
-    bad["questions"][1]["type"] = "barcode"
+    bad["questions"][1]["type"] = "signature"
     bad["questions"][2]["colour"] = "red"
     bad["id"] = "Not A Slug"
     body = assert_problem(create(client, researcher, bad), 422, "definition.invalid")

@@ -93,7 +93,7 @@ def test_refusals_name_sheet_row_and_column(client: FlaskClient, researcher: dic
         [
             ["type", "name", "label", "constraint"],
             ["integer", "age", "Age", "foo(.)"],
-            ["image", "photo", "Photo", None],
+            ["osm", "photo", "Photo", None],
         ]
     )
     response = client.post(
@@ -244,7 +244,7 @@ def test_a_legacy_xls_with_too_many_rows_is_refused(client: FlaskClient, researc
 def test_the_problems_of_a_spreadsheet_are_listed_up_to_100_and_all_counted(
     client: FlaskClient, researcher: dict
 ) -> None:
-    photos = [["image", f"photo{i}", "Photo"] for i in range(150)]
+    photos = [["osm", f"photo{i}", "Photo"] for i in range(150)]
     rows = [["type", "name", "label"], ["integer", "hh_size", "Household size"], *photos]
     response = client.post(
         "/api/v1/questionnaires",

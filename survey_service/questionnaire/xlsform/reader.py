@@ -25,7 +25,12 @@ from pyxform.xls2json_backends import get_xlsform  # type: ignore[import-untyped
 from survey_service import error_codes
 from survey_service.errors import FieldError
 from survey_service.expressions import ExpressionError, parse
-from survey_service.questionnaire.definition import SELECT_TYPES, check_definition, format_path
+from survey_service.questionnaire.definition import (
+    LIST_TYPES,
+    SELECT_TYPES,
+    check_definition,
+    format_path,
+)
 from survey_service.questionnaire.xform import xform_problems
 from survey_service.questionnaire.xlsform.limits import (
     LIMITS,
@@ -38,7 +43,7 @@ from survey_service.questionnaire.xlsform.vocabulary import (
     CHOICES_COLUMNS,
     CHOICES_PLAIN,
     COLUMN_ROLES,
-    METADATA_TYPES,
+    FORM_SETTINGS,
     SETTINGS_COLUMNS,
     SETTINGS_PLAIN,
     SIMPLE_TYPES,
@@ -54,7 +59,7 @@ from survey_service.questionnaire.xlsform.vocabulary import (
     other_question,
 )
 
-__all__ = ["WorkbookTooLarge", "XLSFormError", "definition_from_xlsform"]
+__all__ = ["WorkbookTooLarge", "XLSFormError", "definition_from_xlsform", "read_xlsform"]
 
 _EXPRESSION_KEYS: Final = (
     "relevant",
@@ -83,6 +88,10 @@ _QUESTION_ORDER: Final = (
     "repeat_count",
     "appearance",
     "parameters",
+    "guidance_hint",
+    "media",
+    "bind",
+    "body",
     "pii",
     "questions",
 )
@@ -90,6 +99,7 @@ _SLUG: Final = re.compile(r"^[a-z][a-z0-9-]{2,63}$")
 _SLUGGABLE: Final = re.compile(r"^[A-Za-z0-9 _.-]+$")
 _QUESTION_PATH_IN_MESSAGE: Final = re.compile(r"questions\[\d+\](?:\.questions\[\d+\])*")
 _WHITESPACE: Final = re.compile(r"\s+")
+_PROPERTY_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 
 class XLSFormError(ValueError):
@@ -202,11 +212,39 @@ class _Reader:
         self.list_rows: dict[str, _Where] = {}
         self.column_languages: dict[tuple[str, str], str | None] = {}
         self.sheet_keys: dict[str, dict[str, str]] = {}
+        self.warnings: list[dict[str, str]] = []
+        self.form: dict[str, Any] = {}
 
     # -- helpers
 
     def problem(self, path: str, code: str, message: str) -> None:
         self.problems.append(FieldError(path, code, message).as_dict())
+
+    def warning(self, path: str, code: str, message: str) -> None:
+        """Something accepted but ignored or guessed: kept with the draft, naming its cell."""
+        found = FieldError(path, code, message).as_dict()
+        if found not in self.warnings:
+            self.warnings.append(found)
+
+    def extras(
+        self, sheet: _Sheet, columns: Mapping[str, Column], others: Mapping[str, str]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The media, bind:: and body:: cells of a row as definition keys, and the rest."""
+        out: dict[str, Any] = {}
+        rest: dict[str, str] = {}
+        for header, value in others.items():
+            tokens = columns[header].tokens
+            if tokens and tokens[0] == "media" and len(tokens) in (2, 3):
+                code = language_code(tokens[2]) if len(tokens) == 3 else self.default_language
+                if code is None:
+                    code = self.default_language
+                out.setdefault("media", {}).setdefault(tokens[1], {})[code] = value
+            elif len(tokens) == 2 and tokens[0] in ("bind", "control"):
+                section = "bind" if tokens[0] == "bind" else "body"
+                out.setdefault(section, {})[tokens[1]] = value
+            else:
+                rest[header] = value
+        return out, rest
 
     def sheet(self, name: str) -> _Sheet | None:
         rows = getattr(self.data, name, None)
@@ -242,6 +280,22 @@ class _Reader:
     def see_language(self, code: str) -> None:
         if code not in self.languages:
             self.languages.append(code)
+
+    def ignored_columns(self, sheet: _Sheet, columns: Mapping[str, Column]) -> None:
+        """Columns without meaning here (`disaggregation`, notes to designers): a warning."""
+        for header, column in columns.items():
+            tokens = column.tokens
+            if column.key is not None or (tokens and tokens[0] == "media"):
+                continue
+            if len(tokens) == 2 and tokens[0] in ("bind", "control"):
+                continue
+            if any(header in row for row in sheet.rows):
+                self.warning(
+                    sheet.cell(1, header),
+                    error_codes.XLSFORM_IGNORED_COLUMN,
+                    f"column {header!r} has no meaning to the service and is not kept "
+                    "(docs/questionnaire-format.md lists the columns read)",
+                )
 
     def unsupported_columns(self, sheet: _Sheet, columns: Mapping[str, Column], hint: str) -> None:
         for header, column in columns.items():
@@ -299,9 +353,7 @@ class _Reader:
                 code = self.language(sheet, column)
                 if code is not None:
                     self.see_language(code)
-        self.unsupported_columns(
-            survey, survey_columns, ": docs/questionnaire-format.md lists the columns read"
-        )
+        self.ignored_columns(survey, survey_columns)
         questions, bindings = self.read_survey(survey, survey_columns)
         choice_lists = self.read_choices(choices, choices_columns) if choices is not None else {}
         if self.fatal:
@@ -330,6 +382,8 @@ class _Reader:
         for key in ("disclosure_threshold", "translations_awaiting_review"):
             if key in settings:
                 definition.setdefault("settings", {})[key] = settings[key]
+        if self.form:
+            definition["form"] = dict(self.form)
         self.locate_all(definition)
         return definition
 
@@ -383,18 +437,33 @@ class _Reader:
             column = columns[header]
             cell = sheet.cell(2, header)
             if column.key is None:
+                self.warning(
+                    cell,
+                    error_codes.XLSFORM_IGNORED_SETTING,
+                    f"setting {header!r} has no effect here and is not kept",
+                )
+            elif column.key == "public_key":
                 self.problem(
                     cell,
-                    error_codes.XLSFORM_UNSUPPORTED_COLUMN,
-                    f"setting {header!r} is not supported",
+                    error_codes.XLSFORM_ENCRYPTED,
+                    "encrypted forms are not supported: the server checks every answer, so "
+                    "it must be able to read them; delete the 'public_key' setting (answers "
+                    "travel over HTTPS and are kept on the server)",
                 )
-            elif column.key == "version":
-                self.problem(
-                    cell,
-                    error_codes.XLSFORM_UNSUPPORTED_COLUMN,
-                    "the service numbers questionnaire versions itself (the XForm version "
-                    "is the published version number): delete the 'version' column",
-                )
+            elif column.key in FORM_SETTINGS:
+                self.cells["form"] = self.cells.setdefault(f"form.{column.key}", cell)
+                if column.key == "clean_text_values":
+                    flag = _yes_no(value)
+                    if flag is None:
+                        self.problem(
+                            cell,
+                            error_codes.XLSFORM_INVALID_VALUE,
+                            f"clean_text_values is yes or no, not {value!r}",
+                        )
+                    else:
+                        self.form[column.key] = flag
+                else:
+                    self.form[column.key] = value
             elif column.key in ("title", "description"):
                 code = self.language(sheet, column)
                 if code is None:
@@ -509,7 +578,8 @@ class _Reader:
             number = index + 2
             if not row:
                 continue
-            values, texts, cols, _ = self.read_row(sheet, columns, row, number)
+            values, texts, cols, others = self.read_row(sheet, columns, row, number)
+            extras, _ = self.extras(sheet, columns, others)
             cols.setdefault("type", type_header)
             where = _Where(sheet, number, cols["type"], cols)
             type_text = _WHITESPACE.sub(" ", values.get("type", "").strip())
@@ -557,6 +627,12 @@ class _Reader:
             if not attached and name:
                 self.refused_names.add(name)
             question = self.question(kind, type_text, values, texts, where)
+            if extras:
+                question.update(extras)
+                for header in others:
+                    column = columns[header]
+                    sub = column.tokens[0] if column.tokens[0] != "control" else "body"
+                    cols.setdefault(sub, header)
             for key in COLUMN_ROLES:
                 if key in values:
                     self.bind(key, values[key], name, where.cell(key), bindings)
@@ -586,9 +662,11 @@ class _Reader:
         if select:
             command = select.group("select_command")
             list_name = select.group("list_name")
-            kind = {"select one": "select_one", "select all that apply": "select_multiple"}.get(
-                str(aliases.select[command])
-            )
+            kind = {
+                "select one": "select_one",
+                "select all that apply": "select_multiple",
+                "rank": "rank",
+            }.get(str(aliases.select[command]))
             if kind is None or command in aliases.select_from_file:
                 return "", (unsupported, f"{command!r} is not supported: {SUPPORTED_TYPES_TEXT}")
             if PurePath(list_name).suffix or "${" in list_name:
@@ -602,14 +680,6 @@ class _Reader:
             return "", (
                 error_codes.XLSFORM_INVALID_VALUE,
                 f"{type_text!r} needs a choice list name",
-            )
-        alias = str(aliases._type_alias_map.get(type_text, type_text))
-        if alias in METADATA_TYPES:
-            return "", (
-                unsupported,
-                f"the metadata type {type_text!r} is not supported: the service records "
-                "submission times itself; ask for a datetime question (with a default of "
-                "now()) if the interview times matter",
             )
         kind = SIMPLE_TYPES.get(type_text) or SIMPLE_TYPES.get(type_text.lower())
         if kind is None:
@@ -649,11 +719,11 @@ class _Reader:
             else:
                 raw[key] = value
         raw.update(texts)
-        if kind in SELECT_TYPES:
+        if kind in LIST_TYPES:
             select = RE_SELECT.match(type_text)
             assert select is not None  # noqa: S101  # question_type matched it
             raw["choices"] = select.group("list_name")
-            if select.group("specify_other"):
+            if select.group("specify_other") and kind in SELECT_TYPES:
                 raw["or_other"] = True
         if kind in ("group", "repeat"):
             raw["questions"] = []
@@ -709,7 +779,6 @@ class _Reader:
     ) -> dict[str, list[dict[str, Any]]]:
         lists: dict[str, list[dict[str, Any]]] = {}
         media = {h: c for h, c in columns.items() if c.media}
-        self.unsupported_columns(sheet, media, ": choices have text labels only")
         for index, row in enumerate(sheet.rows):
             number = index + 2
             if not row:
@@ -729,7 +798,24 @@ class _Reader:
             if "name" in values:
                 choice["name"] = values["name"]
             choice.update(texts)
-            properties = {h: v for h, v in others.items() if h not in media}
+            extras, _ = self.extras(sheet, columns, {h: v for h, v in others.items() if h in media})
+            if "media" in extras:
+                choice["media"] = extras["media"]
+                for header in others:
+                    if header in media:
+                        cols.setdefault("media", header)
+            properties = {}
+            for h, v in others.items():
+                if h in media:
+                    continue
+                if _PROPERTY_NAME.match(h):
+                    properties[h] = v
+                else:  # `tutorial notes`: a column for people, not a choice_filter property
+                    self.warning(
+                        sheet.cell(1, h),
+                        error_codes.XLSFORM_IGNORED_COLUMN,
+                        f"column {h!r} is not a name a choice_filter can use, so it is not kept",
+                    )
             if properties:
                 choice["properties"] = properties
                 for h in properties:
@@ -892,12 +978,20 @@ def _read_workbook(content: bytes, filename: str, limits: WorkbookLimits) -> Any
 def definition_from_xlsform(
     content: bytes, filename: str, limits: WorkbookLimits = LIMITS
 ) -> dict[str, Any]:
+    """The definition an XLSForm workbook describes (read_xlsform without the warnings)."""
+    return read_xlsform(content, filename, limits)[0]
+
+
+def read_xlsform(
+    content: bytes, filename: str, limits: WorkbookLimits = LIMITS
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The definition an XLSForm workbook describes; raises XLSFormError listing every problem,
     or WorkbookTooLarge for a workbook over `limits` (checked before it is parsed).
 
     The file is read by pyxform's reader; every cell ends up in the definition or in a problem
     (`{"path": "survey!B12", "code": "xlsform.unsupported_type", "message": ...}`). The result
-    has passed `check_definition` and pyxform builds an XForm from it.
+    has passed `check_definition` and pyxform builds an XForm from it. The warnings say what
+    was accepted but ignored or guessed, each at its cell.
     """
     data = _read_workbook(content, filename, limits)
     reader = _Reader(data, _header_letters(content, PurePath(filename).suffix.lower()), filename)
@@ -913,4 +1007,4 @@ def definition_from_xlsform(
         raise XLSFormError(
             [FieldError(reader.locate(p.path), p.code, p.message).as_dict() for p in rejected]
         )
-    return definition
+    return definition, reader.in_sheet_order(reader.warnings)

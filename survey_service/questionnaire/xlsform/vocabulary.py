@@ -46,36 +46,45 @@ SIMPLE_TYPES: Final[Mapping[str, str]] = {
     ),
     **dict.fromkeys(("note", "q note", "add note prompt"), "note"),
     **dict.fromkeys(("calculate", "q calculate", "add calculate prompt"), "calculate"),
+    **dict.fromkeys(("time", "q time", "add time prompt"), "time"),
+    **dict.fromkeys(("barcode", "q barcode", "add barcode prompt"), "barcode"),
+    **dict.fromkeys(("acknowledge", "q acknowledge", "add acknowledge prompt"), "acknowledge"),
+    "trigger": "trigger",
+    "range": "range",
+    **dict.fromkeys(("geotrace", "q geotrace"), "geotrace"),
+    **dict.fromkeys(("geoshape", "q geoshape"), "geoshape"),
+    "hidden": "hidden",
+    **dict.fromkeys(
+        ("image", "photo", "q picture", "q image", "add image prompt", "add photo prompt"), "image"
+    ),
+    **dict.fromkeys(("audio", "q audio", "add audio prompt"), "audio"),
+    **dict.fromkeys(("video", "q video", "add video prompt"), "video"),
+    **dict.fromkeys(("file", "add file prompt"), "file"),
+    "background-audio": "background-audio",
+    "xml-external": "xml-external",
+    "csv-external": "csv-external",
+    # metadata, filled in by the client
+    **dict.fromkeys(("start", "start time", "get start time"), "start"),
+    **dict.fromkeys(("end", "end time", "get end time"), "end"),
+    **dict.fromkeys(("today", "get today"), "today"),
+    **dict.fromkeys(("deviceid", "device id", "get device id", "imei"), "deviceid"),
+    "username": "username",
+    **dict.fromkeys(("phonenumber", "get phone number"), "phonenumber"),
+    **dict.fromkeys(("simserial", "sim id", "get sim id"), "simserial"),
+    **dict.fromkeys(("subscriberid", "subscriber id", "get subscriber id"), "subscriberid"),
+    "email": "email",
+    "audit": "audit",
 }
-METADATA_TYPES: Final = frozenset(
-    {
-        "start",
-        "end",
-        "today",
-        "deviceid",
-        "imei",
-        "subscriberid",
-        "simserial",
-        "phonenumber",
-        "username",
-        "email",
-        "audit",
-        "start-geopoint",
-        "background-audio",
-        "get start time",
-        "get end time",
-        "get today",
-        "device id",
-        "get phone number",
-        "get sim id",
-        "sim id",
-        "subscriber id",
-    }
-)
 SUPPORTED_TYPES_TEXT: Final = (
     "integer, decimal, text, select_one <list>, select_multiple <list> (optionally with "
-    "or_other), date, datetime, geopoint, note, calculate, begin/end group, begin/end repeat"
+    "or_other), rank <list>, date, datetime, time, geopoint, geotrace, geoshape, barcode, "
+    "range, acknowledge, trigger, hidden, image, audio, video, file, background-audio, note, "
+    "calculate, xml-external, csv-external, the metadata start, end, today, deviceid, "
+    "username, phonenumber, simserial, subscriberid, email and audit, begin/end group, "
+    "begin/end repeat"
 )
+# settings read into the definition's `form` block, and the ones refused with a reason
+FORM_SETTINGS: Final = ("version", "instance_name", "submission_url", "style", "clean_text_values")
 
 # pyxform's dealiased header tokens -> our keys. Text keys may carry one more token: a language.
 SURVEY_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
@@ -91,6 +100,7 @@ SURVEY_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
     ("bind", "calculate"): "calculation",
     ("control", "jr:count"): "repeat_count",
     ("control", "appearance"): "appearance",
+    ("guidance_hint",): "guidance_hint",
     ("choice_filter",): "choice_filter",
     ("default",): "default",
     ("parameters",): "parameters",
@@ -101,10 +111,10 @@ SURVEY_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
 CHOICES_PLAIN: Final = frozenset({"list_name", "name", "label"})
 SETTINGS_PLAIN: Final = frozenset(
     {"id_string", "title", "title_translation", "description", "default_language"}
-    | {"disclosure_threshold", "translations_awaiting_review", "version"}
+    | {"disclosure_threshold", "translations_awaiting_review", "public_key", *FORM_SETTINGS}
 )
 SURVEY_PLAIN: Final = frozenset(
-    {"type", "name", "label", "hint", "choice_filter", "default", "parameters"}
+    {"type", "name", "label", "hint", "guidance_hint", "choice_filter", "default", "parameters"}
     | {"dimension", "design", "pii"}
 )
 CHOICES_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
@@ -120,7 +130,8 @@ SETTINGS_COLUMNS: Final[Mapping[tuple[str, ...], str]] = {
     ("default_language",): "default_language",
     ("disclosure_threshold",): "disclosure_threshold",
     ("translations_awaiting_review",): "translations_awaiting_review",
-    ("version",): "version",
+    ("public_key",): "public_key",
+    **{(key,): key for key in FORM_SETTINGS},
 }
 TRANSLATED: Final = frozenset({*TEXT_KEYS, "title", "description"})
 UNSUPPORTED_SHEETS: Final = ("external_choices", "entities", "osm")

@@ -11,7 +11,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from survey_service.questionnaire.definition import (
-    SELECT_TYPES,
+    LIST_TYPES,
     TEXT_KEYS,
     DefinitionError,
     check_definition,
@@ -98,7 +98,7 @@ class _Writer:
             choice_filter = question.get("choice_filter")
             if kind in ("group", "repeat"):
                 row["type"] = f"begin {kind}"
-            elif kind in SELECT_TYPES:
+            elif kind in LIST_TYPES:
                 list_name = str(question["choices"])
                 if question.get("or_other") and self.for_xform:
                     list_name = self.other_list(list_name)
@@ -129,6 +129,10 @@ class _Writer:
                 row["default"] = _cell_text(question["default"])
             if "parameters" in question:
                 row["parameters"] = question["parameters"]
+            row.update(self.media(question.get("media") or {}))
+            for section in ("bind", "body"):
+                for attribute, value in (question.get(section) or {}).items():
+                    row[f"{section}::{attribute}"] = value
             if not self.for_xform:
                 if "pii" in question:
                     row["pii"] = "yes" if question["pii"] else "no"
@@ -146,6 +150,14 @@ class _Writer:
                 self.questions(question["questions"], [*base, index, "questions"])
                 self.layout.survey.append({"type": f"end {kind}"})
                 self.layout.survey_paths.append(path)
+
+    def media(self, media: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+        """The media columns of a question or choice (`image::English (en)`)."""
+        cells = {}
+        for kind, files in media.items():
+            for code, file_name in files.items():
+                cells[f"{kind}::{language_column_name(code)}"] = file_name
+        return cells
 
     def other_list(self, list_name: str) -> str:
         """For the XForm: a copy of the list with the `other` choice (pyxform would add its own
@@ -169,6 +181,7 @@ class _Writer:
             for choice in choices:
                 row: dict[str, Any] = {"list_name": list_name, "name": choice["name"]}
                 row.update(self.texts(choice.get("label", {}), "label"))
+                row.update(self.media(choice.get("media") or {}))
                 for key, value in (choice.get("properties") or {}).items():
                     if not self.for_xform and not is_choice_property(str(key)):
                         raise ValueError(
@@ -185,8 +198,18 @@ class _Writer:
             "form_title": title.get(self.default, next(iter(title.values()))),
             "default_language": language_column_name(self.default),
         }
-        if version is not None:
+        form = self.definition.get("form") or {}
+        if version is not None:  # the XForm's version is the published version's number
             settings["version"] = str(version)
+        elif "version" in form:
+            settings["version"] = form["version"]
+        for key in ("instance_name", "style"):
+            if key in form:
+                settings[key] = form[key]
+        if "clean_text_values" in form:
+            settings["clean_text_values"] = "yes" if form["clean_text_values"] else "no"
+        if "submission_url" in form and not self.for_xform:  # answers come to the service
+            settings["submission_url"] = form["submission_url"]
         if not self.for_xform:
             for code in self.languages:
                 if code != self.default and code in title:
@@ -214,6 +237,7 @@ class _Writer:
             "name",
             *texts("label"),
             *texts("hint"),
+            *texts("guidance_hint"),
             "relevant",
             "required",
             *texts("required_message"),
@@ -233,7 +257,8 @@ class _Writer:
         for key in TEXT_KEYS:  # a text in one language: columns for all, for translators
             if used & set(texts(key)):
                 used |= set(texts(key))
-        return [h for h in order if h in used]
+        extra = dict.fromkeys(k for row in self.layout.survey for k in row if k not in order)
+        return [h for h in order if h in used] + sorted(extra)
 
     def choices_headers(self) -> list[str]:
         labels = [self.text_header("label", code) for code in self.languages]

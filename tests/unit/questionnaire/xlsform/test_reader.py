@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
 
 from survey_service.questionnaire.definition import check_definition
-from survey_service.questionnaire.xlsform.reader import XLSFormError, definition_from_xlsform
+from survey_service.questionnaire.xlsform.reader import (
+    XLSFormError,
+    definition_from_xlsform,
+    read_xlsform,
+)
 from survey_service.questionnaire.xlsform.vocabulary import language_column_name
 from survey_service.questionnaire.xlsform.writer import xlsform_from_definition
 from tests.helpers import FEATURE_DEFINITION, Rows, feature_workbook, xlsform_workbook
@@ -129,29 +134,11 @@ def refused(survey: Rows, choices: Rows | None = None) -> list[dict[str, str]]:
 @pytest.mark.parametrize(
     "type_text",
     [
-        "image",
-        "photo",
-        "audio",
-        "video",
-        "file",
-        "barcode",
-        "range",
-        "rank yes_no",
         "select_one_from_file places.csv",
         "select_one_external places",
         "select_one ${earlier}",
-        "acknowledge",
-        "trigger",
-        "geotrace",
-        "geoshape",
-        "hidden",
-        "start",
-        "end",
-        "today",
-        "deviceid",
-        "username",
-        "audit",
-        "xml-external",
+        "start-geopoint",
+        "osm",
     ],
 )
 def test_an_unsupported_type_is_refused_at_its_type_cell(type_text: str) -> None:
@@ -269,19 +256,38 @@ def test_a_file_name_that_cannot_be_an_id_is_refused_without_form_id() -> None:
 
 
 @pytest.mark.parametrize(
-    ("header", "cell"),
-    [("media::image", "D3"), ("guidance_hint", "D3"), ("read_only", "D3"), ("bind::odk:x", "D3")],
+    ("header", "key", "value"),
+    [
+        ("media::image", "media", {"image": {"en": "something"}}),
+        ("guidance_hint", "guidance_hint", {"en": "something"}),
+        ("read_only", "bind", {"readonly": "something"}),
+        ("bind::odk:x", "bind", {"odk:x": "something"}),
+        ("body::accuracyThreshold", "body", {"accuracyThreshold": "something"}),
+    ],
 )
-def test_a_survey_column_the_service_cannot_keep_is_refused(header: str, cell: str) -> None:
-    problems = refused(
+def test_a_survey_column_with_meaning_is_kept(header: str, key: str, value: Any) -> None:
+    content = xlsform_workbook(
         [
             ["type", "name", "label", header],
             ["text", "a", "A", None],
             ["text", "b", "B", "something"],
-            ["text", "c", "C", "more"],
-        ]
+        ],
+        settings=MINIMAL_SETTINGS,
     )
-    assert codes_at(problems) == [(f"survey!{cell}", "xlsform.unsupported_column")]
+    definition, warnings = read_xlsform(content, "f.xlsx")
+    assert key not in definition["questions"][0]
+    assert definition["questions"][1][key] == value
+    assert warnings == []
+
+
+def test_a_column_without_meaning_is_ignored_with_a_warning_at_its_header() -> None:
+    content = xlsform_workbook(
+        [["type", "name", "label", "disaggregation"], ["text", "a", "A", "by sex"]],
+        settings=MINIMAL_SETTINGS,
+    )
+    definition, warnings = read_xlsform(content, "f.xlsx")
+    assert "disaggregation" not in definition["questions"][0]
+    assert codes_at(warnings) == [("survey!D1", "xlsform.ignored_column")]
 
 
 def test_an_empty_unknown_column_is_harmless() -> None:
@@ -292,19 +298,21 @@ def test_an_empty_unknown_column_is_harmless() -> None:
     assert definition_from_xlsform(content, "f.xlsx")["questions"][0]["name"] == "a"
 
 
-def test_media_columns_of_choices_are_refused() -> None:
-    problems = refused(
+def test_media_columns_of_choices_are_kept() -> None:
+    content = xlsform_workbook(
         [["type", "name", "label"], ["select_one c", "q", "Q"]],
         [["list_name", "name", "label", "image"], ["c", "a", "A", "a.png"]],
+        settings=MINIMAL_SETTINGS,
     )
-    assert codes_at(problems) == [("choices!D2", "xlsform.unsupported_column")]
+    choice = definition_from_xlsform(content, "f.xlsx")["choice_lists"]["c"][0]
+    assert choice["media"] == {"image": {"en": "a.png"}}
 
 
 @pytest.mark.parametrize(
     ("header", "value", "code"),
     [
-        ("version", "2024010101", "xlsform.unsupported_column"),
-        ("instance_name", "concat('a')", "xlsform.unsupported_column"),
+        ("public_key", "MIIBIjANBgkqh", "xlsform.encrypted"),
+        ("clean_text_values", "maybe", "xlsform.invalid_value"),
         ("default_language", "Martian", "xlsform.invalid_value"),
         ("disclosure_threshold", "ten", "xlsform.invalid_value"),
     ],
@@ -467,8 +475,7 @@ def test_check_definition_problems_of_choices_come_back_as_cells() -> None:
             ["c", "has space", "S", None],
         ],
     )
-    assert codes_at(problems) == [
-        ("choices!D2", "definition.schema"),  # the property's own column
+    assert codes_at(problems) == [  # `bad property` is ignored, with a warning
         ("choices!B3", "definition.duplicate_name"),
         ("choices!B4", "definition.schema"),
     ]
@@ -506,7 +513,7 @@ def test_every_problem_is_reported_at_once() -> None:
     problems = refused(
         [
             ["type", "name", "label", "dimension", "relevant"],
-            ["image", "photo", "Photo", None, None],
+            ["osm", "photo", "Photo", None, None],
             ["text", "t", "T", "district", "version() = 1"],
             ["text", "u", "U", None, "${nope} = 1"],
         ]
@@ -524,3 +531,87 @@ def test_a_header_after_an_empty_column_is_located_by_its_own_letter() -> None:
         [["type", "name", "label", None, "relevant"], ["text", "a", "A", None, "${x}"]]
     )
     assert codes_at(problems) == [("survey!E2", "definition.unknown_reference")]
+
+
+# -- real-world forms: settings, metadata, the other question types, round trips
+
+KOBO_SETTINGS: Rows = [
+    ["form_id", "form_title", "version", "instance_name", "submission_url", "style"]
+    + ["clean_text_values"],
+    ["kobo-form", "Kobo", "vAbC123", "concat(${hh}, '-', ${today})", "https://example.org/x"]
+    + ["pages", "no"],
+]
+EVERY_TYPE_SURVEY: Rows = [
+    ["type", "name", "label", "parameters", "image", "guidance_hint", "bind::odk:x", "required"],
+    ["start", "start", None, None, None, None, None, None],
+    ["end", "end", None, None, None, None, None, None],
+    ["today", "today", None, None, None, None, None, None],
+    ["deviceid", "deviceid", None, None, None, None, None, None],
+    ["username", "username", None, None, None, None, None, None],
+    ["phonenumber", "phonenumber", None, None, None, None, None, None],
+    ["simserial", "simserial", None, None, None, None, None, None],
+    ["subscriberid", "subscriberid", None, None, None, None, None, None],
+    ["email", "email", None, None, None, None, None, None],
+    ["audit", "audit", None, "track-changes=true", None, None, None, None],
+    ["text", "hh", "Household", None, "house.png", "Ask the head", "yes", "yes"],
+    ["time", "wake", "Woke up at", None, None, None, None, None],
+    ["barcode", "code", "Scan", None, None, None, None, None],
+    ["acknowledge", "ok", "Confirm", None, None, None, None, None],
+    ["trigger", "go", "Go", None, None, None, None, None],
+    ["range", "level", "Water level", "start=0 end=10 step=2", None, None, None, None],
+    ["rank crops", "ranked", "Rank the crops", None, None, None, None, None],
+    ["geotrace", "road", "Road", None, None, None, None, None],
+    ["geoshape", "field", "Field", None, None, None, None, None],
+    ["hidden", "secret", None, None, None, None, None, None],
+    ["image", "photo", "Photo", None, None, None, None, None],
+    ["audio", "voice", "Voice", None, None, None, None, None],
+    ["video", "clip", "Clip", None, None, None, None, None],
+    ["file", "doc", "Document", None, None, None, None, None],
+    ["background-audio", "ambient", None, None, None, None, None, None],
+    ["xml-external", "places", None, None, None, None, None, None],
+    ["csv-external", "prices", None, None, None, None, None, None],
+]
+CROPS: Rows = [
+    ["list_name", "name", "label", "image"],
+    ["crops", "wheat", "Wheat", "wheat.png"],
+    ["crops", "rice", "Rice", None],
+]
+
+
+def every_type_workbook() -> bytes:
+    return xlsform_workbook(EVERY_TYPE_SURVEY, CROPS, settings=KOBO_SETTINGS)
+
+
+def test_kobo_settings_are_kept_in_the_form_block() -> None:
+    definition = definition_from_xlsform(every_type_workbook(), "f.xlsx")
+    assert definition["form"] == {
+        "version": "vAbC123",
+        "instance_name": "concat(${hh}, '-', ${today})",
+        "submission_url": "https://example.org/x",
+        "style": "pages",
+        "clean_text_values": False,
+    }
+
+
+def test_every_real_world_type_imports() -> None:
+    definition, warnings = read_xlsform(every_type_workbook(), "f.xlsx")
+    types = {q["name"]: q["type"] for q in definition["questions"]}
+    assert types["start"] == "start"
+    assert types["ranked"] == "rank"
+    assert types["ambient"] == "background-audio"
+    assert types["places"] == "xml-external"
+    assert definition["questions"][10]["media"] == {"image": {"en": "house.png"}}
+    assert definition["questions"][10]["guidance_hint"] == {"en": "Ask the head"}
+    assert definition["questions"][10]["bind"] == {"odk:x": "yes"}
+    assert warnings == []
+
+
+def test_import_export_import_is_the_identity_on_every_feature() -> None:
+    definition = definition_from_xlsform(every_type_workbook(), "f.xlsx")
+    again = definition_from_xlsform(xlsform_from_definition(definition), "f.xlsx")
+    assert again == definition
+
+
+def test_a_range_off_its_own_parameters_is_refused_at_the_parameters_cell() -> None:
+    problems = refused([["type", "name", "label", "parameters"], ["range", "r", "R", "step=0"]])
+    assert codes_at(problems) == [("survey!D2", "definition.schema")]
