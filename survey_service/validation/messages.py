@@ -194,7 +194,10 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "kk": "Бұл мәнді тек құрылғы есептей алады; жіберілген мән сақталды.",
             "ky": "Бул маанини түзмөк гана эсептей алат; жөнөтүлгөн маани сакталды.",
             "uz": "Bu qiymatni faqat qurilma hisoblay oladi; yuborilgan qiymat saqlandi.",
-            "tg": "Ин қиматро танҳо дастгоҳ ҳисоб карда метавонад; қимати фиристодашуда нигоҳ дошта шуд.",
+            "tg": (
+                "Ин қиматро танҳо дастгоҳ ҳисоб карда метавонад; қимати фиристодашуда нигоҳ "
+                "дошта шуд."
+            ),
             "tk": "Bu bahany diňe enjam hasaplap bilýär; iberilen baha saklandy.",
         },
         # --- what invalid_type expected
@@ -346,48 +349,124 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
         "expected_time": {
             "en": "a time HH:MM:SS[.fff][+hh:mm], such as 14:30:00 or 14:30:00.000+05:00",
             "ru": "время ЧЧ:ММ:СС[.fff][+чч:мм], например 14:30:00 или 14:30:00.000+05:00",
+            "kk": "ЧЧ:ММ:СС[.fff][+чч:мм] уақыты, мысалы 14:30:00 немесе 14:30:00.000+05:00",
+            "ky": "СС:ММ:СС[.fff][+сс:мм] убакыты, мисалы 14:30:00 же 14:30:00.000+05:00",
+            "uz": "SS:DD:SS[.fff][+ss:dd] vaqti, masalan 14:30:00 yoki 14:30:00.000+05:00",
+            "tg": "вақти СС:ДД:СС[.fff][+сс:дд], масалан 14:30:00 ё 14:30:00.000+05:00",
+            "tk": "SS:MM:SS[.fff][+ss:mm] wagty, meselem 14:30:00 ýa-da 14:30:00.000+05:00",
         },
         "expected_acknowledge": {
             "en": 'the text "OK"',
             "ru": 'текст "OK"',
+            "kk": '"OK" мәтіні',
+            "ky": '"OK" тексти',
+            "uz": '"OK" matni',
+            "tg": 'матни "OK"',
+            "tk": '"OK" teksti',
         },
         "expected_range": {
             "en": "a number",
             "ru": "число",
+            "kk": "сан",
+            "ky": "сан",
+            "uz": "son",
+            "tg": "рақам",
+            "tk": "san",
         },
         "out_of_range": {
             "en": "{value} is not a value of the range from {start} to {end} by {step}.",
             "ru": "{value} не входит в диапазон от {start} до {end} с шагом {step}.",
+            "kk": (
+                "{value} мәні {start} мен {end} аралығында {step} қадаммен берілген мәндердің "
+                "бірі емес."
+            ),
+            "ky": (
+                "{value} мааниси {start} дан {end} чейинки {step} кадам менен берилген "
+                "маанилердин бири эмес."
+            ),
+            "uz": "{value} qiymati {start} dan {end} gacha {step} qadamli oraliqqa kirmaydi.",
+            "tg": "{value} ба доираи аз {start} то {end} бо қадами {step} дохил намешавад.",
+            "tk": "{value} bahasy {start}-dan {end}-a çenli {step} ädimli aralyga girmeýär.",
         },
         "expected_rank": {
             "en": "an array of choice names, or their names separated by spaces",
             "ru": "массив имён вариантов или их имена через пробел",
+            "kk": "нұсқа атауларының массиві немесе бос орынмен бөлінген атаулары",
+            "ky": "варианттардын аталыштарынын массиви же боштук менен бөлүнгөн аталыштары",
+            "uz": "variant nomlari massivi yoki bo'sh joy bilan ajratilgan nomlari",
+            "tg": "массиви номҳои вариантҳо ё номҳои онҳо бо фосила ҷудошуда",
+            "tk": "saýlawlaryň atlarynyň massiwi ýa-da boşluk bilen bölünen atlary",
         },
         "incomplete_rank": {
             "en": "A ranking puts every choice in order; missing: {values}.",
             "ru": "В ранжировании должны быть все варианты; не хватает: {values}.",
+            "kk": "Рейтингте барлық нұсқалар болуы керек; жетіспейтіні: {values}.",
+            "ky": "Рейтингде бардык варианттар болушу керек; жетишпегени: {values}.",
+            "uz": "Reytingda barcha variantlar bo'lishi kerak; yetishmayotgani: {values}.",
+            "tg": "Дар рейтинг ҳамаи вариантҳо бояд бошанд; намерасад: {values}.",
+            "tk": "Reýtingde ähli saýlawlar bolmaly; ýetmeýäni: {values}.",
         },
         "expected_geometry": {
             "en": 'an array of points {"lat": number, "lon": number, "alt": number, '
             '"accuracy": number}, or the text "lat lon alt accuracy;lat lon alt accuracy;..."',
             "ru": 'массив точек {"lat": число, "lon": число, "alt": число, '
             '"accuracy": число} или текст "lat lon alt accuracy;lat lon alt accuracy;..."',
+            "kk": (
+                '{"lat": сан, "lon": сан, "alt": сан, "accuracy": сан} нүктелерінің массиві '
+                'немесе "lat lon alt accuracy;lat lon alt accuracy;..." мәтіні'
+            ),
+            "ky": (
+                '{"lat": сан, "lon": сан, "alt": сан, "accuracy": сан} чекиттеринин массиви '
+                'же "lat lon alt accuracy;lat lon alt accuracy;..." тексти'
+            ),
+            "uz": (
+                '{"lat": son, "lon": son, "alt": son, "accuracy": son} nuqtalari massivi '
+                'yoki "lat lon alt accuracy;lat lon alt accuracy;..." matni'
+            ),
+            "tg": (
+                'массиви нуқтаҳои {"lat": рақам, "lon": рақам, "alt": рақам, "accuracy": '
+                'рақам} ё матни "lat lon alt accuracy;lat lon alt accuracy;..."'
+            ),
+            "tk": (
+                '{"lat": san, "lon": san, "alt": san, "accuracy": san} nokatlarynyň massiwi '
+                'ýa-da "lat lon alt accuracy;lat lon alt accuracy;..." teksti'
+            ),
         },
         "too_few_points": {
             "en": "A {kind} needs at least {minimum} points, not {count}.",
             "ru": "Для {kind} нужно не менее {minimum} точек, а не {count}.",
+            "kk": "{kind} үшін кемінде {minimum} нүкте қажет, {count} емес.",
+            "ky": "{kind} үчүн кеминде {minimum} чекит керек, {count} эмес.",
+            "uz": "{kind} uchun kamida {minimum} nuqta kerak, {count} emas.",
+            "tg": "Барои {kind} на камтар аз {minimum} нуқта лозим аст, на {count}.",
+            "tk": "{kind} üçin azyndan {minimum} nokat gerek, {count} däl.",
         },
         "shape_not_closed": {
             "en": "A shape ends at its first point.",
             "ru": "Контур должен заканчиваться в первой точке.",
+            "kk": "Контур бірінші нүктесінде аяқталуы керек.",
+            "ky": "Контур биринчи чекитинде бүтүшү керек.",
+            "uz": "Kontur birinchi nuqtasida tugashi kerak.",
+            "tg": "Контур бояд дар нуқтаи аввалаш анҷом ёбад.",
+            "tk": "Kontur ilkinji nokadynda gutarmaly.",
         },
         "invalid_file_name": {
             "en": "{value} is not a file name (no folders, at most 255 characters).",
             "ru": "{value} — не имя файла (без папок, не более 255 символов).",
+            "kk": "{value} файл атауы емес (қалтасыз, 255 таңбадан аспайды).",
+            "ky": "{value} файлдын аты эмес (папкасыз, 255 белгиден ашпайт).",
+            "uz": "{value} fayl nomi emas (papkasiz, 255 belgidan oshmasin).",
+            "tg": "{value} номи файл нест (бе ҷузвдон, на зиёда аз 255 аломат).",
+            "tk": "{value} faýl ady däl (bukjasyz, 255 nyşandan köp däl).",
         },
         "never_answered": {
             "en": "This is data attached to the form, never answered.",
             "ru": "Это данные, приложенные к форме; на них не отвечают.",
+            "kk": "Бұл формаға тіркелген деректер; оларға жауап берілмейді.",
+            "ky": "Бул формага тиркелген маалыматтар; аларга жооп берилбейт.",
+            "uz": "Bu formaga biriktirilgan ma'lumotlar; ularga javob berilmaydi.",
+            "tg": "Ин маълумоти ба шакл замимашуда аст; ба онҳо ҷавоб дода намешавад.",
+            "tk": "Bu forma goşulan maglumatlar; olara jogap berilmeýär.",
         },
     }
 )
