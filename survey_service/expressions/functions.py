@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from types import MappingProxyType
 from typing import Final
 
@@ -110,13 +110,14 @@ def _int(v: Value) -> int | float:
 
 
 def _round(v: Value, places: Value = 0) -> float:
-    """Round to `places` decimals, halves away from zero, on the shortest decimal of v.
+    """Round to `places` decimals as JavaRosa: halves toward +infinity, on the shortest decimal.
 
-    Not yet JavaRosa's: it rounds `new BigDecimal(Double.toString(x))` HALF_UP when x >= 0
-    but HALF_DOWN when x < 0 (XPathFuncExpr.round; XPathEvalTest: round('-0.5') = -0.0,
-    round('-12345.15', 1) = -12345.1), so negative halves go toward +infinity there:
-    round(-2.5) is -2 on a device, -3 here. The aggregates' SQL (expressions/sql.py) rounds
-    as this does and its tests hold the two equal, so both change together (issue #13).
+    JavaRosa's XPathFuncExpr.round sets the scale of `new BigDecimal(Double.toString(x))`
+    HALF_UP when x >= 0 and HALF_DOWN when x < 0, so round(2.5) = 3, round(-2.5) = -2 and
+    round(-0.5) = -0 (XPathEvalTest). With negative places JavaRosa truncates
+    `(long) (x * 10^places + 0.5)`, which is wrong for negatives (round(-1260, -2) gives
+    -1200 there); halves toward +infinity are kept here instead. expressions/sql.py rounds
+    the same way, and its tests hold the two equal.
     """
     x = to_number(v)
     digits = to_number(places)
@@ -127,9 +128,10 @@ def _round(v: Value, places: Value = 0) -> float:
     if not -30 <= digits <= 30:
         return _NAN
     exponent = Decimal(1).scaleb(-int(digits))
+    rounding = ROUND_HALF_UP if x >= 0 else ROUND_HALF_DOWN
     with localcontext() as context:
         context.prec = 400
-        rounded = Decimal(repr(x)).quantize(exponent, rounding=ROUND_HALF_UP)
+        rounded = Decimal(repr(x)).quantize(exponent, rounding=rounding)
     return float(rounded)
 
 

@@ -40,10 +40,12 @@
 # - mod is a - b * trunc(a / b) in doubles: exact on whole numbers and binary fractions, but
 #   it may differ from the evaluator's fmod when a / b rounds to a whole number (5.5 mod 0.1).
 # - int() on SQLite is CAST(x AS INTEGER), which saturates beyond +-9.2e18.
-# - round(x, places): places must be a number literal. PostgreSQL rounds the numeric of x
-#   (its 15 significant digits), SQLite its own decimal conversion, the evaluator the
-#   shortest repr: they can differ only within about 1e-15 of a half (0.49999999999999994).
-#   Negative places on SQLite scale by a power of ten, round, and scale back.
+# - round(x, places): places must be a number literal; halves go toward +infinity, as in
+#   JavaRosa. PostgreSQL floors the numeric of x (its 15 significant digits) shifted by
+#   half a unit, SQLite moves negative halves toward zero before its own round() (see
+#   _sqlite_round), the evaluator rounds the shortest repr: they can differ only within
+#   about 1e-15 of a half (0.49999999999999994). Negative places on SQLite scale by a power
+#   of ten, round, and scale back.
 # - Numbers never become text except number literals: a number or date question as text
 #   (concat(), string-length(), = with a text without numeric value) is refused; string()
 #   is not supported. Text becomes a number only when it is a literal, a calculate (its num
@@ -73,7 +75,8 @@
 # Databases. Portable SQLAlchemy constructs are used where the databases agree; the
 # dialect switches only where they do not: truncation (PostgreSQL trunc(); SQLite's
 # CAST(x AS INTEGER) truncates but PostgreSQL's integer cast rounds), round() (PostgreSQL's
-# round(double) rounds halves to even: numeric is used), and text search (SQLite's LIKE
+# round(double) rounds halves to even: numeric is floored; SQLite's round() is patched for
+# negative halves), and text search (SQLite's LIKE
 # ignores ASCII case: instr() is used there, LIKE with escaping on PostgreSQL). User text
 # only ever reaches the database as bound parameters.
 #
@@ -95,6 +98,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Final, Literal
 
 from sqlalchemy import (
@@ -386,6 +390,24 @@ def _text(value: str) -> ColumnElement[Any]:
 
 def _boolean(value: bool) -> ColumnElement[Any]:
     return true() if value else false()
+
+
+def _sqlite_round(number: ColumnElement[Any], places: int) -> ColumnElement[Any]:
+    """SQLite's round() takes halves away from zero: a negative half is moved toward zero.
+
+    A negative number with at most places + 1 decimals (round() gives it back unchanged)
+    is first nudged up by a tenth of its last decimal, so an exact half rounds up and the
+    other decimals, at least a tenth away from a half after the nudge, round as before.
+    """
+    rounded = type_coerce(func.round(number, literal(places, Integer())), Float())
+    nudged = number + _float(10.0 ** -(places + 2))
+    is_short_negative = and_(
+        number < 0, func.round(number, literal(places + 1, Integer())) == number
+    )
+    return case(
+        (is_short_negative, type_coerce(func.round(nudged, literal(places, Integer())), Float())),
+        else_=rounded,
+    )
 
 
 def _number_literal(value: int | float, what: str) -> _Term:
@@ -894,14 +916,15 @@ class _Compiler:
         if not -30 <= digits <= 30:
             return _Term("number", _float(math.nan), what)
         places_int = int(digits)
-        if self.postgresql:  # round(double precision) rounds halves to even; numeric does not
-            rounded = func.round(cast(number, Numeric()), cast(literal(places_int), Integer()))
+        if self.postgresql:  # floor(x * 10^p + 0.5) / 10^p in numeric: exact, halves up
+            scale = cast(literal(Decimal(10) ** places_int, Numeric()), Numeric())
+            unscale = cast(literal(Decimal(10) ** -places_int, Numeric()), Numeric())
+            rounded = func.floor(cast(number, Numeric()) * scale + 0.5) * unscale
             return _Term("number", cast(rounded, Float()), what)
         if places_int >= 0:
-            rounded = func.round(number, literal(places_int, Integer()))
-            return _Term("number", type_coerce(rounded, Float()), what)
-        scale = _float(10.0**-places_int)
-        return _Term("number", type_coerce(func.round(number / scale), Float()) * scale, what)
+            return _Term("number", _sqlite_round(number, places_int), what)
+        factor = _float(10.0**-places_int)
+        return _Term("number", _sqlite_round(number / factor, 0) * factor, what)
 
     def f_today(self, args: Sequence[syntax.SyntaxNode], what: str, pos: int) -> _Term:
         return _Term("number", literal(float(self.today), Float()), what, date=True)

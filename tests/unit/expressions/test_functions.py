@@ -131,13 +131,18 @@ def test_functions_the_registry_marks_boolean_give_booleans() -> None:
         ("string(0 div 0)", {}, "NaN"),
         ("round(2.5)", {}, 3.0),
         ("round(2.4)", {}, 2.0),
-        ("round(-2.5)", {}, -3.0),  # halves away from zero
+        ("round(-2.5)", {}, -2.0),  # halves toward +infinity, as JavaRosa
+        ("round(-2.51)", {}, -3.0),
         ("round(-2.4)", {}, -2.0),
         ("round(2.675, 2)", {}, 2.68),  # on the shortest decimal, not the binary value
         ("round(1.005, 2)", {}, 1.01),
         ("round(1234.5678, 1)", {}, 1234.6),
         ("round(1234.5678, -2)", {}, 1200.0),
         ("round(1250, -2)", {}, 1300.0),
+        ("round(-1250, -2)", {}, -1200.0),
+        ("round(-1260, -2)", {}, -1300.0),  # JavaRosa truncates here (-1200): not copied
+        ("round(-1.005, 2)", {}, -1.0),
+        ("round(-1.0051, 2)", {}, -1.01),
         ("round(${x})", {}, math.nan),
         ("round(1 div 0)", {}, math.inf),
         ("round(2.5, 'x')", {}, 3.0),
@@ -261,6 +266,37 @@ def test_choice_filter_bare_names() -> None:
 DEGREE = 2 * math.pi * 6_378_100 / 360
 # Expected values are JavaRosa's (getodk/javarosa, XPathFuncExpr.java and its tests), cited
 # where they differ from XPath 1.0.
+
+
+# JavaRosa's own cases (getodk/javarosa, src/test/java/org/javarosa/xpath/test/XPathEvalTest.java;
+# its XPathFuncExpr.round scales new BigDecimal(Double.toString(x)) HALF_UP when x >= 0,
+# HALF_DOWN when x < 0): halves toward +infinity, round('-0.5') = -0.0.
+JAVAROSA_ROUND = [
+    ("round('14.29123456789')", 14.0),
+    ("round('14.6')", 15.0),
+    ("round('14.29123456789', 1)", 14.3),
+    ("round('14.29123456789', 1.5)", 14.3),
+    ("round('14.29123456789', 4)", 14.2912),
+    ("round('12345.14', 1)", 12345.1),
+    ("round('-12345.14', 1)", -12345.1),
+    ("round('12345.12345', -1)", 12350.0),
+    ("round('12345.12345', -2)", 12300.0),
+    ("round('12350.12345', -2)", 12400.0),
+    ("round('12345.12345', -3)", 12000.0),
+    ("round('14.5')", 15.0),
+    ("round('0')", 0.0),
+    ("round('-0.5')", -0.0),
+    ("round('12345.15', 1)", 12345.2),
+    ("round('-12345.15', 1)", -12345.1),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), JAVAROSA_ROUND)
+def test_round_agrees_with_javarosa(source: str, expected: float) -> None:
+    result = ev(source)
+    assert isinstance(result, float)
+    assert result == expected
+    assert math.copysign(1.0, result) == math.copysign(1.0, expected)
 
 
 @pytest.mark.parametrize(

@@ -610,6 +610,13 @@ FUNCTIONS = [
     "round(2.675, 2)",
     "round(1.005, 2)",
     "round(-1.005, 2)",
+    "round(-1.004, 2)",
+    "round(-1.006, 2)",
+    "round(-12345.15, 1)",
+    "round(-1250, -2)",
+    "round(-1260, -2)",
+    "round(${b} * -1, 1)",
+    "round(${b} * -1)",
     "round(0.35, 1)",
     "round(${b}, 'x')",
     "round(${b}, 40)",
@@ -715,10 +722,15 @@ def test_int_truncates_toward_zero(backend: Backend) -> None:
     assert backend.value("int(-0.5)") == 0.0
 
 
-def test_round_takes_halves_away_from_zero(backend: Backend) -> None:
-    # PostgreSQL's round(double precision) would round halves to even
+def test_round_takes_halves_toward_plus_infinity(backend: Backend) -> None:
+    # PostgreSQL's round(double precision) would round halves to even, SQLite's away from 0
     assert backend.value("round(2.5)") == 3.0
-    assert backend.value("round(-2.5)") == -3.0
+    assert backend.value("round(-2.5)") == -2.0
+    assert backend.value("round(-2.6)") == -3.0
+    assert backend.value("round(-1.005, 2)") == -1.0
+    assert backend.value("round(-1.006, 2)") == -1.01
+    assert backend.value("round(-12345.15, 1)") == -12345.1
+    assert backend.value("round(-1250, -2)") == -1200.0
     assert backend.value("round(0.5)") == 1.0
     assert backend.value("round(2.675, 2)") == 2.68  # the decimal, not the binary, value
     assert backend.value("round(1250, -2)") == 1300.0
