@@ -70,6 +70,39 @@ def _parse_time(value: Any, path: str) -> datetime | None:
     )
 
 
+# The answers that say when the interview happened, best first: ODK's `start` is when the
+# form was opened (the interview's start), `end` when it was last saved, `today` only a day.
+_COLLECTION_TIME_TYPES = ("start", "end", "today")
+
+
+def _collection_time(
+    questions: Iterable[Any], answers: Any, started: datetime | None, ended: datetime | None
+) -> datetime | None:
+    """When the response was collected: meta.started_at, else the top-level `start` answer,
+    else meta.ended_at, else `end`, else `today` at 00:00 UTC; None when nothing says."""
+    if started is not None:
+        return started
+    found: dict[str, datetime] = {}
+    if isinstance(answers, Mapping):
+        for question in questions:
+            value = answers.get(question.name)
+            if question.type in _COLLECTION_TIME_TYPES and isinstance(value, str) and value:
+                moment = _answer_time(value)
+                if moment is not None:
+                    found.setdefault(question.type, moment)
+    return found.get("start") or ended or found.get("end") or found.get("today")
+
+
+def _answer_time(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # a `today` date: its midnight in UTC
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
 @dataclass
 class Submission:
     """One response as a client sends it."""
@@ -359,7 +392,9 @@ def _prepare(
         "answers": validated.answers,
         "meta": meta,
         "warnings": [w.as_dict() for w in validated.warnings],
-        "collected_at": started or ended,
+        "collected_at": _collection_time(
+            compiled.definition.questions, validated.answers, started, ended
+        ),
         "received_at": now,
         "updated_at": now,
         "submitted_by": user.id,
