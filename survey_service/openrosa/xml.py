@@ -163,8 +163,11 @@ def parse_instance(
       answered ones stays, as `{}`, to keep positions); a repeat is an array even of one;
     - integer: int; decimal: int for an integer literal, float otherwise ("5" is 5, "5.0" is
       5.0); geopoint "lat lon [alt [accuracy]]": {"lat", "lon", "alt", "accuracy"} of numbers
-      read the same way; select_one and calculate: the trimmed text; select_multiple: the
+      read the same way; geotrace and geoshape "lat lon alt acc;lat lon alt acc;...": a list
+      of such points; select_one and calculate: the trimmed text; select_multiple: the
       space-separated names as a list; text: exactly as sent;
+    - an `audit` question (pyxform's meta/audit, the audit log's file name): the text of
+      meta/audit when the instance has no element of the question's own;
     - date and datetime: the trimmed text as sent, not normalised (checked as the validator
       reads them: "Z", "+06:00", "+0600" and fractions of a second are all kept verbatim);
     - a value that cannot be converted stays in `answers` as its trimmed text (so the
@@ -218,6 +221,9 @@ def parse_instance(
         answers = converter.generic_children(root, skip=meta_element)
     else:
         answers = converter.group(root, definition.questions, "", skip=meta_element)
+        for question in definition.questions:
+            if question.type == "audit" and "audit" in meta:
+                answers.setdefault(question.name, meta["audit"])
     return Instance(
         form_id=form_id,
         version=version,
@@ -438,6 +444,11 @@ class _Converter:
             if point is None:
                 return self.invalid(path, text, "a location ('lat lon [alt [accuracy]]')")
             return point
+        if kind in ("geotrace", "geoshape"):
+            points = _geometry(text)
+            if points is None:
+                return self.invalid(path, text, "points ('lat lon alt acc;lat lon alt acc;...')")
+            return points
         return text  # a type this layer does not know (media, ...): the text as sent
 
     def invalid(self, path: str, text: str, expected: str) -> str:
@@ -518,6 +529,17 @@ def _geopoint(text: str) -> dict[str, int | float] | None:
     return point
 
 
+def _geometry(text: str) -> list[dict[str, int | float]] | None:
+    """ODK's trace or shape: geopoints separated by ';' (a trailing ';' is allowed)."""
+    parts = text.split(";")
+    if parts and _blank(parts[-1]):
+        parts.pop()
+    points = [_geopoint(part.strip(_WHITESPACE)) for part in parts]
+    if not points or any(p is None for p in points):
+        return None
+    return [p for p in points if p is not None]
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -537,6 +559,9 @@ def instance_xml(
     an XML name), with `id`, `version` and the jr and orx namespace declarations.
     Every question of the definition gets an element, empty when unanswered (notes,
     calculates and skipped groups included), one element per repeat instance, then meta.
+    A geotrace or geoshape given as a list of points is written as ODK writes it,
+    "lat lon alt acc;lat lon alt acc"; a top-level `audit` answer goes to meta/audit, where
+    pyxform puts it.
     Keys the definition does not know are written too (after the known ones), so that the
     validator reports them. Raises ValueError for answers that have no XML form (a group
     that is not an object, a name that is not an XML name, a character XML cannot carry).
@@ -557,6 +582,10 @@ def instance_xml(
         ET.SubElement(meta, "deprecatedID").text = _checked(deprecated_id, "meta.deprecatedID")
     if instance_name is not None:
         ET.SubElement(meta, "instanceName").text = _checked(instance_name, "meta.instanceName")
+    for question in definition.questions:
+        audit = answers.get(question.name) if question.type == "audit" else None
+        if audit is not None:
+            ET.SubElement(meta, "audit").text = _text(audit, f"meta.{question.name}")
     return _document(root)
 
 
@@ -577,6 +606,11 @@ def _write_group(parent: ET.Element, questions: Sequence[Question], values: Any,
         elif question.type == "group":
             element = ET.SubElement(parent, question.name)
             _write_group(element, question.questions, {} if value is None else value, here)
+        elif question.type == "audit" and not path:
+            continue  # written in meta
+        elif question.type in ("geotrace", "geoshape") and isinstance(value, list):
+            element = ET.SubElement(parent, question.name)
+            element.text = ";".join(_text(point, here) for point in value)
         else:
             element = ET.SubElement(parent, question.name)
             if value is not None:

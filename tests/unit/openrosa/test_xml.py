@@ -1004,3 +1004,84 @@ def test_a_validation_path_reads_on_a_phone_as_labels_counted_from_one() -> None
     assert phone_path("", definition, "en") == "the form"
     assert phone_path("answers", definition, "en") == "the form"
     assert phone_path("household.members[0].member_age", None, "en") == "members 1: member_age"
+
+
+# --------------------------------------------------------------------------- geometry and audit
+
+
+@cache
+def field_walk() -> Definition:
+    """A walk along a river: a trace, a shape, and pyxform's audit (meta/audit)."""
+    return load_definition(
+        {
+            "id": "field-walk",
+            "title": label("Field walk"),
+            "default_language": "en",
+            "questions": [
+                {"name": "river", "type": "geotrace", "label": label("River bank")},
+                {"name": "plot", "type": "geoshape", "label": label("Flooded plot")},
+                {"name": "audit", "type": "audit"},
+            ],
+        }
+    )
+
+
+TRACE = [
+    {"lat": 42.87, "lon": 74.59, "alt": 760.5, "accuracy": 4.2},
+    {"lat": 42.88, "lon": 74.6, "alt": 761, "accuracy": 3},
+]
+SHAPE = [
+    {"lat": 42.0, "lon": 74.0, "alt": 0, "accuracy": 0},
+    {"lat": 42.1, "lon": 74.0, "alt": 0, "accuracy": 0},
+    {"lat": 42.1, "lon": 74.1, "alt": 0, "accuracy": 0},
+    {"lat": 42.0, "lon": 74.0, "alt": 0, "accuracy": 0},
+]
+
+
+def test_traces_and_shapes_are_written_as_odk_points_separated_by_semicolons() -> None:
+    answers = {"river": TRACE, "plot": SHAPE}
+    xml = instance_xml(field_walk(), answers, form_id="field-walk", version=1, instance_id=UUID)
+    root = DET.fromstring(xml)
+    assert root.findtext("river") == "42.87 74.59 760.5 4.2;42.88 74.6 761 3"
+    assert root.findtext("plot") == "42.0 74.0 0 0;42.1 74.0 0 0;42.1 74.1 0 0;42.0 74.0 0 0"
+    assert parse(xml, field_walk()).answers == answers
+
+
+def test_traces_as_collect_sends_them_are_lists_of_points() -> None:
+    body = (
+        "<river>42.87 74.59 760.5 4.2; 42.88 74.6 761 3;</river>"
+        "<plot>42 74 0 0;42.1 74 0 0;42.1 74.1 0 0;42 74 0 0</plot><audit/>"
+    )
+    instance = parse(instance_of(body, "field-walk"), field_walk())
+    assert instance.answers["river"] == TRACE
+    assert instance.answers["plot"][1] == {"lat": 42.1, "lon": 74, "alt": 0, "accuracy": 0}
+    assert instance.problems == []
+    assert validator_of(field_walk()).validate(instance.answers, now=NOW).ok
+
+
+def test_a_trace_that_is_not_points_stays_raw_and_is_reported() -> None:
+    instance = parse(instance_of("<river>42.87 74.59;north</river>", "field-walk"), field_walk())
+    assert instance.answers["river"] == "42.87 74.59;north"
+    assert [p["path"] for p in instance.problems] == ["river"]
+
+
+def test_meta_audit_is_the_audit_answer_and_is_written_back_to_meta() -> None:
+    xml = (
+        '<field-walk id="field-walk" version="1"><river/><plot/>'
+        f"<meta><audit>audit.csv</audit><instanceID>{UUID}</instanceID></meta></field-walk>"
+    )
+    instance = parse(xml, field_walk(), media_names=["audit.csv"])
+    assert instance.answers == {"audit": "audit.csv"}
+    assert instance.attachments == ["audit.csv"]
+    assert validator_of(field_walk()).validate(instance.answers, now=NOW).ok
+    written = instance_xml(
+        field_walk(), instance.answers, form_id="field-walk", version=1, instance_id=UUID
+    )
+    root = DET.fromstring(written)
+    assert root.find("audit") is None
+    assert root.findtext("meta/audit") == "audit.csv"
+    assert parse(written, field_walk()).answers == {"audit": "audit.csv"}
+
+
+def validator_of(definition: Definition) -> ResponseValidator:
+    return ResponseValidator(definition)
