@@ -256,3 +256,41 @@ def test_the_problems_of_a_spreadsheet_are_listed_up_to_100_and_all_counted(
     assert problem["problem_count"] == 150
     assert "The first 100 are listed, 50 more are not." in problem["detail"]
     assert problem["errors"][0]["path"] == "survey!A3"
+
+
+def test_the_warnings_of_a_spreadsheet_are_kept_with_the_draft(
+    client: FlaskClient, researcher: dict
+) -> None:
+    content = workbook(
+        [
+            ["type", "name", "label", "disaggregation"],
+            ["integer", "hh_size", "Household size", "by region"],
+        ]
+    )
+    created = client.post(
+        "/api/v1/questionnaires",
+        data=content,
+        headers={**researcher, "Content-Type": XLSX_MEDIA_TYPE},
+    )
+    assert created.status_code == 201, created.get_json()
+    warning = {
+        "path": "survey!D1",
+        "code": "xlsform.ignored_column",
+        "message": created.get_json()["warnings"][0]["message"],
+    }
+    assert created.get_json()["warnings"] == [warning]
+    assert "disaggregation" in warning["message"]
+    shown = client.get("/api/v1/questionnaires/pilot-form", headers=researcher).get_json()
+    assert shown["warnings"] == [warning]
+    # the draft itself stays the definition, which can be sent back as it is
+    draft = client.get("/api/v1/questionnaires/pilot-form/draft", headers=researcher).get_json()
+    assert "warnings" not in draft
+    replaced = client.put("/api/v1/questionnaires/pilot-form/draft", json=draft, headers=researcher)
+    assert replaced.status_code == 200, replaced.get_json()
+    assert replaced.get_json()["warnings"] == []  # a definition sent as JSON has none
+    again = client.put(
+        "/api/v1/questionnaires/pilot-form/draft",
+        data=content,
+        headers={**researcher, "Content-Type": XLSX_MEDIA_TYPE},
+    )
+    assert again.get_json()["warnings"] == [warning]
