@@ -65,6 +65,7 @@ DEFINITION_UNREADABLE: Final = "definition.unreadable"  # a body that is no defi
 DEFINITION_SCHEMA: Final = "definition.schema"  # a value of the wrong JSON shape
 DEFINITION_TOO_DEEP: Final = "definition.too_deep"  # groups or values nested past the limit
 DEFINITION_ID_MISMATCH: Final = "definition.id_mismatch"  # the id differs from the URL's
+DEFINITION_INVALID_CHOICE_NAME: Final = "definition.invalid_choice_name"  # space, multiple
 DEFINITION_DUPLICATE_NAME: Final = "definition.duplicate_name"  # two questions of one name
 DEFINITION_RESERVED_NAME: Final = "definition.reserved_name"  # a name the service keeps
 DEFINITION_MISSING_PROPERTY: Final = "definition.missing_property"  # e.g. a select's list
@@ -94,6 +95,11 @@ XLSFORM_ENCRYPTED: Final = "xlsform.encrypted"  # a public_key: the server must 
 # warnings of an accepted XLSForm (kept with the draft): something was ignored or guessed
 XLSFORM_IGNORED_COLUMN: Final = "xlsform.ignored_column"  # a column without meaning here
 XLSFORM_IGNORED_SETTING: Final = "xlsform.ignored_setting"  # a setting without meaning here
+XLSFORM_IGNORED_VALUE: Final = "xlsform.ignored_value"  # e.g. `required` on a note or group
+XLSFORM_QUOTES_FIXED: Final = "xlsform.quotes_fixed"  # typographic quotes in an expression
+XLSFORM_LANGUAGE_NAMED: Final = "xlsform.language_named"  # `label::Français`: code guessed
+XLSFORM_MISSING_TRANSLATION: Final = "xlsform.missing_translation"  # default text filled in
+XLSFORM_CHOICE_NAME: Final = "xlsform.choice_name"  # accents, apostrophes or spaces in a name
 XLSFORM_FORBIDDEN_XML: Final = "xlsform.forbidden_xml"  # a part with a DTD or entities
 # a workbook over one of its limits (413; questionnaire/xlsform/limits.py documents them)
 XLSFORM_TOO_MANY_ENTRIES: Final = "xlsform.too_many_entries"  # files in the .xlsx archive

@@ -17,7 +17,7 @@ from survey_service.errors import BadRequest, Problems, ServiceError
 from survey_service.questionnaire.xlsform.reader import (
     WorkbookTooLarge,
     XLSFormError,
-    definition_from_xlsform,
+    read_xlsform,
 )
 
 
@@ -43,8 +43,9 @@ _SPREADSHEET_TYPES = frozenset(
 )
 
 
-def definition_body() -> Any:
-    """A definition sent as JSON, or as an XLSForm spreadsheet (multipart or raw body)."""
+def definition_body() -> tuple[Any, list[dict[str, str]] | None]:
+    """A definition sent as JSON, or as an XLSForm spreadsheet (multipart or raw body), with
+    the warnings of reading the spreadsheet (None for JSON)."""
     upload = None
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file") or next(iter(request.files.values()), None)
@@ -59,9 +60,9 @@ def definition_body() -> Any:
         xls = request.mimetype == "application/vnd.ms-excel"
         filename = "form.xls" if xls else "form.xlsx"
     else:
-        return json_body()
+        return json_body(), None
     try:
-        return definition_from_xlsform(content, filename)
+        return read_xlsform(content, filename)
     except WorkbookTooLarge as exc:
         raise ContentTooLarge(
             exc.code,

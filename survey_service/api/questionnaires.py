@@ -59,8 +59,9 @@ class Questionnaires(MethodView):
     @blp.response(201, QuestionnaireDetailSchema)
     def post(self) -> Any:
         """Create a questionnaire from a definition; it starts as a draft."""
+        definition, warnings = definition_body()
         questionnaire = service.create_questionnaire(
-            db_session(), definition_body(), current_user()
+            db_session(), definition, current_user(), warnings=warnings
         )
         location = url_for("questionnaires.QuestionnaireById", qid=questionnaire.id)
         return questionnaire, 201, {"Location": location}
@@ -88,7 +89,10 @@ class Draft(MethodView):
     @blp.response(200, QuestionnaireDetailSchema)
     def put(self, qid: str) -> Any:
         """Replace the draft with a new definition (checked completely)."""
-        return service.update_draft(db_session(), qid, definition_body(), current_user())
+        definition, warnings = definition_body()
+        return service.update_draft(
+            db_session(), qid, definition, current_user(), warnings=warnings
+        )
 
 
 @blp.route("/<qid:qid>/publish")

@@ -29,6 +29,9 @@ class Questionnaire(Base):
     # large documents (100+ kB), loaded only when read: intake never needs them
     draft: Mapped[dict[str, Any]] = mapped_column(JSONDocument, deferred=True)
     draft_hash: Mapped[str] = mapped_column(String(64))
+    # what reading the draft's XLSForm accepted but ignored or fixed, each at its cell
+    # ([{path, code, message}]); NULL for a draft sent as JSON
+    draft_warnings: Mapped[list[dict[str, str]] | None] = mapped_column(JSONDocument, deferred=True)
     latest_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

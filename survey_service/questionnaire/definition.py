@@ -65,6 +65,13 @@ _COMMON_KEYS = frozenset(
     {"name", "type", "label", "hint", "relevant", "pii", "appearance", "parameters"}
     | {"guidance_hint", "media", "bind", "body"}
 )
+
+
+def allowed_keys(kind: str) -> frozenset[str]:
+    """The keys a question of type `kind` may carry (none for an unknown type)."""
+    return _COMMON_KEYS | _ALLOWED_KEYS[kind] if kind in _ALLOWED_KEYS else frozenset()
+
+
 _REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "select_one": ("choices",),
     "select_multiple": ("choices",),
@@ -81,6 +88,9 @@ _TAG_CODE_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
     "displacement_status": (codes.is_displacement_status, "displacement status codes"),
 }
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WHITESPACE = re.compile(r"\s")
+# types whose answer is a space-separated list of choice names in the XForm
+_SPACE_SEPARATED_TYPES = frozenset({"select_multiple", "rank"})
 
 
 class DefinitionError(ValueError):
@@ -291,6 +301,7 @@ class _Checker:
             raw_questions if isinstance(raw_questions, list) else [], None, ["questions"]
         )
         self.by_name: dict[str, Question] = {}
+        self.spaceless_checked: set[str] = set()  # lists whose names were checked for spaces
         self.choice_lists: dict[str, list[Choice]] = {}
 
     def add(self, path: str, code: str, message: str) -> None:
@@ -393,6 +404,22 @@ class _Checker:
                 )
             self.choice_lists[str(list_name)] = choices
 
+    def check_spaceless(self, question: Question, list_name: str) -> None:
+        """The names of a list a select_multiple or rank question uses have no space: the
+        answer lists the names separated by spaces (in the XForm, and so from the phone)."""
+        if list_name in self.spaceless_checked:
+            return
+        self.spaceless_checked.add(list_name)
+        for index, choice in enumerate(self.choice_lists[list_name]):
+            if _WHITESPACE.search(choice.name):
+                self.add(
+                    format_path(["choice_lists", list_name, index]) + ".name",
+                    error_codes.DEFINITION_INVALID_CHOICE_NAME,
+                    f"choice {choice.name!r} has a space, but the {question.type} question "
+                    f"{question.name!r} uses list {list_name!r}, and its answer lists the "
+                    "chosen names separated by spaces: write '_' instead",
+                )
+
     def check_names(self) -> None:
         for question in self.walk():
             if not question.name:
@@ -456,6 +483,8 @@ class _Checker:
                 error_codes.DEFINITION_UNKNOWN_CHOICE_LIST,
                 f"no choice list named {list_name!r}",
             )
+        if known_list and kind in _SPACE_SEPARATED_TYPES:
+            self.check_spaceless(question, str(list_name))
         keys = (*EXPRESSION_KEYS, "choice_filter")
         for key in keys:
             source = raw.get(key)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, post_dump
+
+from survey_service.schemas.problems import FieldErrorSchema
 
 
 class VersionSummarySchema(Schema):
@@ -40,4 +42,18 @@ class QuestionnaireSchema(Schema):
 
 class QuestionnaireDetailSchema(QuestionnaireSchema):
     draft = fields.Dict(required=True)
+    warnings = fields.List(
+        fields.Nested(FieldErrorSchema),
+        attribute="draft_warnings",
+        metadata={
+            "description": "What reading the draft's XLSForm accepted but ignored or fixed, "
+            "each at its cell (`survey!D12`); empty for a draft sent as JSON."
+        },
+    )
     versions = fields.List(fields.Nested(VersionSummarySchema))
+
+    @post_dump
+    def _no_warnings(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data.get("warnings") is None:  # a draft sent as JSON, or stored before warnings
+            data["warnings"] = []
+        return data

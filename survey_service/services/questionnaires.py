@@ -83,14 +83,22 @@ def list_questionnaires(session: Session) -> Sequence[Questionnaire]:
 
 
 def create_questionnaire(
-    session: Session, definition: Any, user: Principal | None
+    session: Session,
+    definition: Any,
+    user: Principal | None,
+    *,
+    warnings: Sequence[dict[str, str]] | None = None,
 ) -> Questionnaire:
-    """Check a definition and store it as the draft of a new questionnaire."""
-    return _add_questionnaire(session, _checked(definition), user)
+    """Check a definition and store it as the draft of a new questionnaire, with the
+    warnings of reading it from an XLSForm (None when it came as JSON)."""
+    return _add_questionnaire(session, _checked(definition), user, warnings)
 
 
 def _add_questionnaire(
-    session: Session, data: dict[str, Any], user: Principal | None
+    session: Session,
+    data: dict[str, Any],
+    user: Principal | None,
+    warnings: Sequence[dict[str, str]] | None = None,
 ) -> Questionnaire:
     """Store a checked definition as a new questionnaire's draft, once its XForm builds."""
     qid = data["id"]
@@ -106,6 +114,7 @@ def _add_questionnaire(
         status=QuestionnaireStatus.OPEN.value,
         draft=data,
         draft_hash=content_hash(data),
+        draft_warnings=None if warnings is None else list(warnings),
         latest_version=0,
         created_by=user_id,
         updated_by=user_id,
@@ -116,9 +125,15 @@ def _add_questionnaire(
 
 
 def update_draft(
-    session: Session, qid: str, definition: Any, user: Principal | None
+    session: Session,
+    qid: str,
+    definition: Any,
+    user: Principal | None,
+    *,
+    warnings: Sequence[dict[str, str]] | None = None,
 ) -> Questionnaire:
-    """Replace the draft of `qid` with a checked definition (its `id` must stay `qid`)."""
+    """Replace the draft of `qid` with a checked definition (its `id` must stay `qid`); the
+    draft's warnings become `warnings` (those of its XLSForm; None clears them)."""
     questionnaire = get_questionnaire(session, qid, for_update=True)
     if isinstance(definition, dict) and definition.get("id", qid) != qid:
         raise Unprocessable(
@@ -130,16 +145,21 @@ def update_draft(
                 ).as_dict()
             ],
         )
-    return _replace_draft(session, questionnaire, _checked(definition), user)
+    return _replace_draft(session, questionnaire, _checked(definition), user, warnings)
 
 
 def _replace_draft(
-    session: Session, questionnaire: Questionnaire, data: dict[str, Any], user: Principal | None
+    session: Session,
+    questionnaire: Questionnaire,
+    data: dict[str, Any],
+    user: Principal | None,
+    warnings: Sequence[dict[str, str]] | None = None,
 ) -> Questionnaire:
     """Replace a questionnaire's draft with a checked definition, once its XForm builds."""
     _require_xform(data)
     questionnaire.draft = data
     questionnaire.draft_hash = content_hash(data)
+    questionnaire.draft_warnings = None if warnings is None else list(warnings)
     questionnaire.updated_at = utcnow()
     questionnaire.updated_by = user.id if user else None
     session.flush()

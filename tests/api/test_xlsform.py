@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -256,3 +257,87 @@ def test_the_problems_of_a_spreadsheet_are_listed_up_to_100_and_all_counted(
     assert problem["problem_count"] == 150
     assert "The first 100 are listed, 50 more are not." in problem["detail"]
     assert problem["errors"][0]["path"] == "survey!A3"
+
+
+def test_the_warnings_of_a_spreadsheet_are_kept_with_the_draft(
+    client: FlaskClient, researcher: dict
+) -> None:
+    content = workbook(
+        [
+            ["type", "name", "label", "disaggregation"],
+            ["integer", "hh_size", "Household size", "by region"],
+        ]
+    )
+    created = client.post(
+        "/api/v1/questionnaires",
+        data=content,
+        headers={**researcher, "Content-Type": XLSX_MEDIA_TYPE},
+    )
+    assert created.status_code == 201, created.get_json()
+    warning = {
+        "path": "survey!D1",
+        "code": "xlsform.ignored_column",
+        "message": created.get_json()["warnings"][0]["message"],
+    }
+    assert created.get_json()["warnings"] == [warning]
+    assert "disaggregation" in warning["message"]
+    shown = client.get("/api/v1/questionnaires/pilot-form", headers=researcher).get_json()
+    assert shown["warnings"] == [warning]
+    # the draft itself stays the definition, which can be sent back as it is
+    draft = client.get("/api/v1/questionnaires/pilot-form/draft", headers=researcher).get_json()
+    assert "warnings" not in draft
+    replaced = client.put("/api/v1/questionnaires/pilot-form/draft", json=draft, headers=researcher)
+    assert replaced.status_code == 200, replaced.get_json()
+    assert replaced.get_json()["warnings"] == []  # a definition sent as JSON has none
+    again = client.put(
+        "/api/v1/questionnaires/pilot-form/draft",
+        data=content,
+        headers={**researcher, "Content-Type": XLSX_MEDIA_TYPE},
+    )
+    assert again.get_json()["warnings"] == [warning]
+
+
+def test_a_designers_workbook_is_accepted_and_its_answers_are_checked(
+    client: FlaskClient, researcher: dict, admin: dict, make_user: Callable[..., dict]
+) -> None:
+    book = openpyxl.Workbook()
+    survey = book.active
+    survey.title = "survey"
+    survey.append(["type", "name", "label::Français", "relevant"])
+    survey.append(["select_one places", "place", "Lieu", None])
+    survey.append(["text", "detail", "Précisez", "${place} = ’Er_Rassiyé’"])
+    choices = book.create_sheet("choices")
+    choices.append(["list_name", "name", "label::Français"])
+    choices.append(["places", "Er_Rassiyé", "Er Rassiyé"])
+    choices.append(["places", "cabinet d'assistant medical", "Cabinet d'assistant médical"])
+    settings = book.create_sheet("settings")
+    settings.append(["form_id"])
+    settings.append(["designers-form"])
+    out = io.BytesIO()
+    book.save(out)
+    created = client.post(
+        "/api/v1/questionnaires",
+        data=out.getvalue(),
+        headers={**researcher, "Content-Type": XLSX_MEDIA_TYPE},
+    )
+    assert created.status_code == 201, created.get_json()
+    assert [(w["path"], w["code"]) for w in created.get_json()["warnings"]] == [
+        ("survey!C1", "xlsform.language_named"),
+        ("survey!D3", "xlsform.quotes_fixed"),
+        ("choices!C1", "xlsform.language_named"),
+        ("choices!B2", "xlsform.choice_name"),
+        ("choices!B3", "xlsform.choice_name"),
+    ]
+    q = "/api/v1/questionnaires/designers-form"
+    assert client.post(f"{q}/publish", headers=admin).status_code == 201
+    enumerator = {"Authorization": make_user("enumerator")["Authorization"]}
+
+    def submit(place: str) -> Any:
+        payload = {"instance_id": str(uuid.uuid4()), "answers": {"place": place}}
+        return client.post(f"{q}/responses", json=payload, headers=enumerator)
+
+    assert submit("Er_Rassiyé").status_code == 201, submit("Er_Rassiyé").get_json()
+    assert submit("cabinet d'assistant medical").status_code == 201
+    refused = submit("cabinet")
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["code"] == "response.invalid_choice"

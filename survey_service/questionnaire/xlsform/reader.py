@@ -28,6 +28,7 @@ from survey_service.expressions import ExpressionError, parse
 from survey_service.questionnaire.definition import (
     LIST_TYPES,
     SELECT_TYPES,
+    allowed_keys,
     check_definition,
     format_path,
 )
@@ -56,6 +57,8 @@ from survey_service.questionnaire.xlsform.vocabulary import (
     Column,
     classify,
     language_code,
+    language_column_name,
+    language_named,
     other_question,
 )
 
@@ -95,10 +98,13 @@ _QUESTION_ORDER: Final = (
     "pii",
     "questions",
 )
+# checks of an answer, meaningless on a row nobody answers
+_CHECK_KEYS: Final = ("required", "required_message", "constraint", "constraint_message")
 _SLUG: Final = re.compile(r"^[a-z][a-z0-9-]{2,63}$")
 _SLUGGABLE: Final = re.compile(r"^[A-Za-z0-9 _.-]+$")
 _QUESTION_PATH_IN_MESSAGE: Final = re.compile(r"questions\[\d+\](?:\.questions\[\d+\])*")
 _WHITESPACE: Final = re.compile(r"\s+")
+_PLAIN_CHOICE_NAME: Final = re.compile(r"^[A-Za-z0-9_.-]+$")
 _PROPERTY_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -214,6 +220,7 @@ class _Reader:
         self.sheet_keys: dict[str, dict[str, str]] = {}
         self.warnings: list[dict[str, str]] = []
         self.form: dict[str, Any] = {}
+        self.untranslated: dict[tuple[str, str], list[str]] = {}  # (sheet, key) -> cells
 
     # -- helpers
 
@@ -268,6 +275,15 @@ class _Reader:
         if key not in self.column_languages:
             code = language_code(column.language)
             self.column_languages[key] = code
+            if code is not None and language_named(column.language):
+                self.warning(
+                    sheet.cell(1, column.header),
+                    error_codes.XLSFORM_LANGUAGE_NAMED,
+                    f"column {column.header!r}: {column.language.strip()!r} is taken to be the "
+                    f"language {code!r}; name the code in parentheses to say so, like "
+                    f"'{column.header.rpartition('::')[0] or column.key}::"
+                    f"{language_column_name(code)}'",
+                )
             if code is None:
                 self.problem(
                     sheet.cell(1, column.header),
@@ -364,6 +380,10 @@ class _Reader:
                 self.see_language(code)
         if self.default_language not in self.languages:
             self.languages.insert(0, self.default_language)
+        for key in ("title", "description"):
+            if settings.get(key):
+                self.fill_default(settings[key], key, self.cells.get(key, "settings"))
+        self.untranslated_warnings()
         definition: dict[str, Any] = {
             "id": settings.get("id", ""),
             "title": settings.get("title") or {self.default_language: settings.get("id", "")},
@@ -421,6 +441,13 @@ class _Reader:
                     )
                 else:
                     self.default_language = code
+                    if language_named(value):
+                        self.warning(
+                            cell,
+                            error_codes.XLSFORM_LANGUAGE_NAMED,
+                            f"default_language {value.strip()!r} is taken to be the language "
+                            f"{code!r}; write it like {language_column_name(code)!r} to say so",
+                        )
                 break
         else:
             self.infer_default_language(survey_columns)
@@ -562,7 +589,32 @@ class _Reader:
             else:
                 values[column.key] = value
                 where[column.key] = header
+        for key, text in texts.items():
+            header = where.get(key) or where[format_path([key, next(iter(text))])]
+            self.fill_default(text, key, sheet.cell(number, header))
         return values, texts, where, others
+
+    def fill_default(self, text: dict[str, str], key: str, cell: str) -> None:
+        """A text without the default language gets another language's text there (the
+        definition needs it: it is what a phone shows when its language is missing); the
+        cells are counted for one warning per column (`untranslated_warnings`)."""
+        if not text or self.default_language in text:
+            return
+        source = next((code for code in self.languages if code in text), next(iter(text)))
+        text[self.default_language] = text[source]
+        sheet, _, _ = cell.partition("!")
+        self.untranslated.setdefault((sheet, key), []).append(cell)
+
+    def untranslated_warnings(self) -> None:
+        for (_, key), cells in self.untranslated.items():
+            listed = ", ".join(cells[:5]) + (", ..." if len(cells) > 5 else "")
+            self.warning(
+                cells[0],
+                error_codes.XLSFORM_MISSING_TRANSLATION,
+                f"{len(cells)} {key} cell(s) have no text in the default language "
+                f"{self.default_language!r} ({listed}): another language's text is used "
+                "there; translate them, or make default_language one every text has",
+            )
 
     def read_survey(
         self, sheet: _Sheet, columns: Mapping[str, Column]
@@ -719,6 +771,7 @@ class _Reader:
             else:
                 raw[key] = value
         raw.update(texts)
+        self.ignore_checks(kind, raw, where)
         if kind in LIST_TYPES:
             select = RE_SELECT.match(type_text)
             assert select is not None  # noqa: S101  # question_type matched it
@@ -736,6 +789,15 @@ class _Reader:
             try:
                 parse(source)
             except ExpressionError as exc:
+                fixed = _straight_quotes(source)
+                if fixed != source and _parses(fixed):
+                    question[key] = fixed
+                    self.warning(
+                        where.cell(key),
+                        error_codes.XLSFORM_QUOTES_FIXED,
+                        f"{key}: typographic quotes replaced by straight ones: {fixed!r}",
+                    )
+                    continue
                 if exc.code == "unknown_function":
                     self.problem(
                         where.cell(key),
@@ -745,6 +807,23 @@ class _Reader:
                     )
                     self.reported.add((id(question), key))
         return question
+
+    def ignore_checks(self, kind: str, raw: dict[str, Any], where: _Where) -> None:
+        """`required` or `constraint` on a row nobody answers (a note, a group): pyxform
+        accepts it and it means nothing, so it is dropped with a warning (`required: no`
+        silently)."""
+        allowed = allowed_keys(kind)
+        for key in _CHECK_KEYS:
+            if key not in raw or key in allowed:
+                continue
+            value = raw.pop(key)
+            if key == "required" and value is False:
+                continue
+            self.warning(
+                where.cell(key),
+                error_codes.XLSFORM_IGNORED_VALUE,
+                f"{key} has no effect on a {kind}, which nobody answers, and is not kept",
+            )
 
     def bind(
         self,
@@ -797,6 +876,8 @@ class _Reader:
             choice: dict[str, Any] = {}
             if "name" in values:
                 choice["name"] = values["name"]
+                if not _PLAIN_CHOICE_NAME.match(values["name"]):
+                    self.unusual_choice_name(values["name"], where.cell("name"))
             choice.update(texts)
             extras, _ = self.extras(sheet, columns, {h: v for h, v in others.items() if h in media})
             if "media" in extras:
@@ -824,6 +905,21 @@ class _Reader:
             self.where[id(choice)] = where
             self.list_rows.setdefault(list_name, _Where(sheet, number, cols.get("list_name")))
         return lists
+
+    def unusual_choice_name(self, name: str, cell: str) -> None:
+        spaced = bool(_WHITESPACE.search(name))
+        self.warning(
+            cell,
+            error_codes.XLSFORM_CHOICE_NAME,
+            f"choice name {name!r} has characters other than ASCII letters, digits, '_', '.' "
+            "and '-': kept as written, and an expression must quote it exactly"
+            + (
+                "; with a space, its list can serve select_one questions only (a "
+                "select_multiple or rank answer lists names separated by spaces)"
+                if spaced
+                else ""
+            ),
+        )
 
     def add_other_questions(self, questions: list[dict[str, Any]]) -> None:
         """The text question pyxform adds after an `or_other` select, unless the sheet has one."""
@@ -912,6 +1008,40 @@ class _Reader:
             return (rank, int(match.group(2)), len(letters), letters)
 
         return sorted(problems, key=key)
+
+
+def _straight_quotes(source: str) -> str:
+    """An expression with its typographic quotes (’ ‘ “ ”, from word processors) made straight,
+    except inside a literal opened by a straight quote (`'l’eau'` stays)."""
+    out: list[str] = []
+    closing: str | None = None  # what ends the literal we are in
+    for char in source:
+        if closing is None:
+            if char in "'\"":
+                closing = char
+            elif char in _TYPOGRAPHIC:
+                char = _TYPOGRAPHIC[char]
+                closing = "typographic" + char
+            out.append(char)
+            continue
+        if closing.startswith("typographic") and _TYPOGRAPHIC.get(char, char) == closing[-1]:
+            char = closing[-1]
+            closing = None
+        elif char == closing:
+            closing = None
+        out.append(char)
+    return "".join(out)
+
+
+_TYPOGRAPHIC: Final = {"’": "'", "‘": "'", "“": '"', "”": '"'}
+
+
+def _parses(source: str) -> bool:
+    try:
+        parse(source)
+    except ExpressionError:
+        return False
+    return True
 
 
 def _typed_default(kind: str, value: str) -> str | int | float:

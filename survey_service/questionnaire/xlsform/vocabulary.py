@@ -138,6 +138,7 @@ UNSUPPORTED_SHEETS: Final = ("external_choices", "entities", "osm")
 
 _CODE_IN_PARENS: Final = re.compile(r"\(([^()]*)\)\s*$")
 _LANGUAGE_CODE: Final = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_WHITESPACE: Final = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -200,8 +201,44 @@ def language_column_name(code: str) -> str:
     return f"{name} ({code})"
 
 
+# Languages as designers name them in their own tongue or in French and Russian, which
+# pycountry (English names only) does not know; casefolded, accents kept.
+_LANGUAGE_NAMES: Final[Mapping[str, str]] = {
+    **dict.fromkeys(("français", "francais", "французский", "französisch"), "fr"),
+    **dict.fromkeys(("anglais", "английский", "englisch", "inglés", "ingles", "inglês"), "en"),
+    **dict.fromkeys(("русский", "russe", "русский язык", "russisch", "ruso", "russo"), "ru"),
+    **dict.fromkeys(("español", "espanol", "espagnol", "испанский", "castellano"), "es"),
+    **dict.fromkeys(("português", "portugues", "portugais", "португальский"), "pt"),
+    **dict.fromkeys(("العربية", "عربي", "arabe", "арабский", "árabe"), "ar"),
+    **dict.fromkeys(("deutsch", "allemand", "немецкий", "alemán"), "de"),
+    **dict.fromkeys(("italiano", "italien", "итальянский"), "it"),
+    **dict.fromkeys(("中文", "汉语", "漢語", "chinois", "китайский"), "zh"),
+    **dict.fromkeys(("қазақша", "қазақ тілі", "казахский", "kazakh", "kazakhe"), "kk"),
+    **dict.fromkeys(("кыргызча", "кыргыз тили", "киргизский", "кыргызский", "kirghize"), "ky"),
+    **dict.fromkeys(("oʻzbekcha", "o'zbekcha", "ozbekcha", "ўзбекча", "узбекский", "ouzbek"), "uz"),
+    **dict.fromkeys(("тоҷикӣ", "таджикский", "tadjik"), "tg"),
+    **dict.fromkeys(("türkmençe", "turkmence", "туркменский", "turkmène"), "tk"),
+    **dict.fromkeys(("türkçe", "turkce", "turc", "турецкий"), "tr"),
+    **dict.fromkeys(("українська", "ukrainien", "украинский"), "uk"),
+    **dict.fromkeys(("فارسی", "persan", "персидский", "dari", "دری"), "fa"),
+    **dict.fromkeys(("اردو", "ourdou"), "ur"),
+    **dict.fromkeys(("हिन्दी", "हिंदी"), "hi"),
+    **dict.fromkeys(("বাংলা",), "bn"),
+    **dict.fromkeys(("kiswahili", "swahili"), "sw"),
+    **dict.fromkeys(("af soomaali", "soomaali"), "so"),
+    **dict.fromkeys(("አማርኛ",), "am"),
+    **dict.fromkeys(("bahasa indonesia",), "id"),
+    **dict.fromkeys(("tiếng việt",), "vi"),
+    **dict.fromkeys(("polski",), "pl"),
+    **dict.fromkeys(("nederlands",), "nl"),
+    **dict.fromkeys(("日本語",), "ja"),
+    **dict.fromkeys(("монгол", "монгол хэл"), "mn"),
+}
+
+
 def language_code(token: str) -> str | None:
-    """`English (en)`, `en` or `English` -> `en`; None when no code can be told."""
+    """`English (en)`, `en`, `English`, `english` or `Français` -> the code; None when no
+    code can be told."""
     match = _CODE_IN_PARENS.search(token)
     if match:
         code = match.group(1).strip()
@@ -209,12 +246,22 @@ def language_code(token: str) -> str | None:
     token = token.strip()
     if _LANGUAGE_CODE.match(token):
         return token
+    named = _LANGUAGE_NAMES.get(_WHITESPACE.sub(" ", token.casefold()))
+    if named is not None:
+        return named
     try:
         found = pycountry.languages.lookup(token)
     except LookupError:
         return None
     code = getattr(found, "alpha_2", None) or getattr(found, "alpha_3", None)
     return str(code) if code else None
+
+
+def language_named(token: str) -> bool:
+    """Whether a language token is a name (`Français`) rather than a code, given bare or
+    in parentheses (`fr`, `French (fr)`): its code is then a guess worth telling."""
+    token = token.strip()
+    return not (_CODE_IN_PARENS.search(token) or _LANGUAGE_CODE.match(token))
 
 
 def other_question(name: str, language: str) -> dict[str, Any]:

@@ -457,7 +457,6 @@ def test_check_definition_problems_come_back_as_cells() -> None:
     assert codes_at(problems) == [
         ("survey!E2", "definition.unknown_reference"),
         ("survey!B4", "definition.duplicate_name"),
-        ("survey!C5", "definition.missing_translation"),  # where the English text belongs
         ("survey!A7", "definition.unknown_choice_list"),
         ("survey!B8", "definition.reserved_name"),
     ]
@@ -467,7 +466,7 @@ def test_check_definition_problems_come_back_as_cells() -> None:
 
 def test_check_definition_problems_of_choices_come_back_as_cells() -> None:
     problems = refused(
-        [["type", "name", "label"], ["select_one c", "q", "Q"]],
+        [["type", "name", "label"], ["select_multiple c", "q", "Q"]],
         [
             ["list_name", "name", "label", "bad property"],
             ["c", "a", "A", "x"],
@@ -477,7 +476,7 @@ def test_check_definition_problems_of_choices_come_back_as_cells() -> None:
     )
     assert codes_at(problems) == [  # `bad property` is ignored, with a warning
         ("choices!B3", "definition.duplicate_name"),
-        ("choices!B4", "definition.schema"),
+        ("choices!B4", "definition.invalid_choice_name"),  # a select_multiple's list
     ]
 
 
