@@ -59,6 +59,8 @@ QUESTIONNAIRE_EXISTS: Final = "questionnaire.exists"  # create with an id alread
 QUESTIONNAIRE_UNCHANGED: Final = "questionnaire.unchanged"  # publish a draft equal to the last
 QUESTIONNAIRE_UNPUBLISHED: Final = "questionnaire.unpublished"  # no version to answer yet
 QUESTIONNAIRE_CLOSED: Final = "questionnaire.closed"  # closed to new responses
+# publishing a definition that names a media file (`choices_file`) its draft lacks (409)
+QUESTIONNAIRE_MISSING_MEDIA: Final = "questionnaire.missing_media"
 QUESTIONNAIRE_VERSION_NOT_FOUND: Final = "questionnaire.version_not_found"
 DEFINITION_INVALID: Final = "definition.invalid"  # the definition has problems (422), listed
 DEFINITION_UNREADABLE: Final = "definition.unreadable"  # a body that is no definition at all

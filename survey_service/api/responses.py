@@ -11,6 +11,7 @@ from survey_service import error_codes
 from survey_service.api.blueprint import Blueprint
 from survey_service.api.body import json_body, read_json
 from survey_service.api.context import current_user, db_session, require
+from survey_service.api.form_media import media_store
 from survey_service.errors import (
     Conflict,
     Forbidden,
@@ -36,7 +37,6 @@ from survey_service.schemas.responses import (
     response_record,
 )
 from survey_service.services import responses as service
-from survey_service.storage import LocalStore
 
 blp = Blueprint(
     "responses",
@@ -168,15 +168,14 @@ class Responses(MethodView):
             choose_language=request.accept_languages.best_match,
             files={u.filename: u.data for u in reversed(uploads)},
             max_file_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            media_store=media_store(),
         )
         if not result.outcome.accepted:
             _raise_for(result)
         record = result.response
         if uploads and record is not None:
             response_id = record["id"] if isinstance(record, dict) else record.id
-            settings = current_app.extensions["survey"]["settings"]
-            store = LocalStore(settings.resolved_attachments_dir())
-            service.store_files(session, response_id, uploads, store)
+            service.store_files(session, response_id, uploads, media_store())
         return _stored(result)
 
     @require("responses.read")
@@ -247,6 +246,7 @@ class ResponseBatch(MethodView):
                 current_user(),
                 choose_language=request.accept_languages.best_match,
                 files={},  # a batch carries no files: a media answer cannot name one
+                media_store=media_store(),
             )
         )
         results = [early.get(i) or next(stored) for i in range(len(items))]
@@ -281,6 +281,7 @@ class ResponseById(MethodView):
             data["reason"],
             current_user(),
             language=data.get("language"),
+            media_store=media_store(),
         )
         return response
 

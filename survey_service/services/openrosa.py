@@ -148,7 +148,9 @@ def receive(
         language=language,
         meta=dict(instance.meta),
     )
-    (result,) = responses.submit_responses(session, instance.form_id, [submission], user)
+    (result,) = responses.submit_responses(
+        session, instance.form_id, [submission], user, media_store=store
+    )
     if result.outcome is Outcome.CONFLICT:
         result.detail = _conflict_detail(instance_id)
         return result
@@ -209,6 +211,7 @@ def _edit(
             user,
             language=language,
             device_instance_id=instance_id,
+            media_store=store,
         )
     except Unprocessable as exc:
         return SubmitResult(

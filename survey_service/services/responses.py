@@ -46,6 +46,7 @@ from survey_service.queries import questionnaires as questionnaire_queries
 from survey_service.queries import responses as queries
 from survey_service.queries.responses import ResponseFilter
 from survey_service.questionnaire.definition import Definition
+from survey_service.services import form_media
 from survey_service.services.questionnaires import get_questionnaire
 from survey_service.services.versions import published_version
 from survey_service.storage import AttachmentStore, content_key
@@ -206,13 +207,16 @@ def submit_responses(
     choose_language: LanguageChooser | None = None,
     files: Mapping[str, bytes] | None = None,
     max_file_bytes: int | None = None,
+    media_store: AttachmentStore | None = None,
 ) -> list[SubmitResult]:
     """Validate and store each submission on its own; identical resends are not stored again.
 
     `files` (by name), when given, are the files sent with a single submission: each media
     answer must name one of them, of a plausible kind for its question and at most
     `max_file_bytes` long, and each must be named by a media answer (`check_files`); the
-    caller stores them (`store_files`) once the response is accepted.
+    caller stores them (`store_files`) once the response is accepted. `media_store` holds
+    the versions' media files: select questions with a `choices_file` take their choices
+    from it (without it, no answer of theirs is accepted).
 
     Every item gets a result in request order. A good household is never held back by a
     bad one; nothing of a rejected one is stored. A submission that names no `language` has
@@ -251,6 +255,7 @@ def submit_responses(
             now,
             choose_language,
             None if files is None else (files, max_file_bytes),
+            media_store,
         )
         if isinstance(outcome, SubmitResult):
             results[index] = outcome
@@ -320,6 +325,7 @@ def _prepare(
     now: datetime,
     choose_language: LanguageChooser | None,
     files: tuple[Mapping[str, bytes], int | None] | None = None,
+    media_store: AttachmentStore | None = None,
 ) -> _Prepared | SubmitResult:
     raw_id = submission.instance_id
     try:
@@ -344,7 +350,13 @@ def _prepare(
     language = submission.language
     if language is None and choose_language is not None:
         language = choose_language(compiled.definition.languages)
-    validated = compiled.validator.validate(submission.answers, language=language, now=now)
+    validator = compiled.validator
+    if media_store is not None:
+        store = media_store
+        validator = compiled.file_validator(
+            lambda name: form_media.media_csv_rows(session, store, qid, version.version, name)
+        )
+    validated = validator.validate(submission.answers, language=language, now=now)
     if not validated.ok:
         return SubmitResult(
             instance_id,
@@ -566,6 +578,7 @@ def revise_response(
     language: str | None = None,
     device_instance_id: str | None = None,
     now: datetime | None = None,
+    media_store: AttachmentStore | None = None,
 ) -> tuple[Response, bool]:
     """Store new answers as the next revision; returns (response, whether a revision was made).
 
@@ -587,7 +600,13 @@ def revise_response(
     language = language or response.language
     version_hash = questionnaire_queries.version_hash(session, response.version_id)
     compiled = published_version(session, response.version_id, version_hash or "")
-    validated = compiled.validator.validate(answers, language=language, now=now)
+    validator = compiled.validator
+    if media_store is not None:
+        store, qid, number = media_store, response.questionnaire_id, response.version
+        validator = compiled.file_validator(
+            lambda name: form_media.media_csv_rows(session, store, qid, number, name)
+        )
+    validated = validator.validate(answers, language=language, now=now)
     if not validated.ok:
         raise Unprocessable(
             error_codes.RESPONSE_INVALID,

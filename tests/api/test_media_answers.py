@@ -167,3 +167,68 @@ class TestOpenRosa:
         assert reply.status_code == 400
         assert b"house.jpg" in reply.data
         assert counts(app) == (0, 0)
+
+
+VILLAGES = (
+    b"name,label,label::Russian (ru),area\nv1,Ak-Suu,Ak-Suu ru,KG-C\nv2,Kara-Suu,Kara-Suu ru,KG-O\n"
+)
+FILE_Q = "/api/v1/questionnaires/village-pilot"
+
+
+def village_definition() -> dict[str, Any]:
+    definition = minimal_definition("village-pilot")
+    definition["questions"] += [
+        {"name": "region", "type": "text", "label": {"en": "Region"}},
+        {
+            "name": "village",
+            "type": "select_one",
+            "choices_file": "villages.csv",
+            "choice_filter": "area = ${region}",
+            "label": {"en": "Village"},
+        },
+    ]
+    return definition
+
+
+class TestChoicesFromFile:
+    def test_answers_are_checked_against_the_versions_file(
+        self,
+        client: FlaskClient,
+        researcher: dict[str, str],
+        enumerator: dict[str, str],
+    ) -> None:
+        created = client.post(
+            "/api/v1/questionnaires", json=village_definition(), headers=researcher
+        )
+        assert created.status_code == 201, created.get_json()
+        refused = client.post(f"{FILE_Q}/publish", headers=researcher)
+        problem = assert_problem(refused, 409, "questionnaire.missing_media")
+        assert "villages.csv" in problem["detail"]
+        put = client.put(
+            f"{FILE_Q}/draft/media/villages.csv",
+            data=VILLAGES,
+            content_type="text/csv",
+            headers=researcher,
+        )
+        assert put.status_code in (200, 201), put.get_json()
+        assert client.post(f"{FILE_Q}/publish", headers=researcher).status_code == 201
+        headers = {"Authorization": enumerator["Authorization"]}
+        xform = client.get("/openrosa/forms/village-pilot/1/form.xml", headers=basic(enumerator))
+        assert xform.status_code == 200
+        assert b'src="jr://file-csv/villages.csv"' in xform.data
+        assert b"itemset" in xform.data
+
+        def submit(**answers: Any) -> Any:
+            return client.post(
+                f"{FILE_Q}/responses", json=body(household(**answers)), headers=headers
+            )
+
+        assert submit(region="KG-C", village="v1").status_code == 201
+        unknown = assert_problem(submit(region="KG-C", village="v9"), 422, "response.invalid")
+        assert ("village", "response.invalid_choice") in {
+            (e["path"], e["code"]) for e in unknown["errors"]
+        }
+        filtered = assert_problem(submit(region="KG-C", village="v2"), 422, "response.invalid")
+        assert ("village", "response.invalid_choice") in {
+            (e["path"], e["code"]) for e in filtered["errors"]
+        }
