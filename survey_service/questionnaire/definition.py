@@ -244,6 +244,17 @@ class Definition:
         """The CSV files of the version's media that select questions take choices from."""
         return list(dict.fromkeys(q.choices_file for q in self.walk() if q.choices_file))
 
+    @property
+    def pulldata_tables(self) -> list[str]:
+        """The instance names that pulldata() calls name literally (`villages` reads the
+        version's villages.csv), in document order."""
+        names: dict[str, None] = {}
+        for question in self.walk():
+            for expression in question.expressions.values():
+                if "pulldata" in expression.functions:
+                    names.update(dict.fromkeys(_PULLDATA.findall(expression.source)))
+        return list(names)
+
     def with_file_choices(self, tables: Mapping[str, Sequence[Mapping[str, str]]]) -> Definition:
         """A copy whose choice lists hold the choices of each CSV file in `tables` (rows by
         column name): `name`, `label` (the default language) and `label::xx` make the choice,
@@ -259,6 +270,9 @@ class Definition:
         if question.raw.get("or_other"):
             names.add("other")
         return frozenset(names)
+
+
+_PULLDATA = re.compile(r"""pulldata\s*\(\s*['"]([^'"]+)['"]""")
 
 
 def _file_choice(row: Mapping[str, str], default_language: str) -> Choice:

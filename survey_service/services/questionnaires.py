@@ -171,6 +171,7 @@ def publish(session: Session, qid: str, user: Principal | None) -> Questionnaire
     # drafts are checked on save, but the checker may have grown stricter since
     definition = _loaded(questionnaire.draft)
     draft_files = {name for name, _ in media_queries.contents(session, qid, None)}
+    # a pulldata() table may be missing: its calculations then keep the client's value
     missing = [name for name in definition.choices_files if name not in draft_files]
     if missing:
         raise Conflict(

@@ -354,7 +354,7 @@ def _prepare(
     if media_store is not None:
         store = media_store
         validator = compiled.file_validator(
-            lambda name: form_media.media_csv_rows(session, store, qid, version.version, name)
+            lambda name: _csv_rows(session, store, qid, version.version, name)
         )
     validated = validator.validate(submission.answers, language=language, now=now)
     if not validated.ok:
@@ -418,6 +418,16 @@ def _prepare(
 
 # --------------------------------------------------------------------------------------------
 # Files
+
+
+def _csv_rows(
+    session: Session, store: AttachmentStore, qid: str, version: int, filename: str
+) -> Sequence[Mapping[str, str]] | None:
+    """The rows of a CSV file of a published version; None when it has no such file."""
+    try:
+        return form_media.media_csv_rows(session, store, qid, version, filename)
+    except (NotFound, Unprocessable):
+        return None
 
 
 @dataclass(frozen=True)
@@ -604,7 +614,7 @@ def revise_response(
     if media_store is not None:
         store, qid, number = media_store, response.questionnaire_id, response.version
         validator = compiled.file_validator(
-            lambda name: form_media.media_csv_rows(session, store, qid, number, name)
+            lambda name: _csv_rows(session, store, qid, number, name)
         )
     validated = validator.validate(answers, language=language, now=now)
     if not validated.ok:

@@ -59,18 +59,23 @@ class PublishedVersion:
         return ResponseValidator(self.definition)
 
     def file_validator(
-        self, read: Callable[[str], Sequence[Mapping[str, str]]]
+        self, read: Callable[[str], Sequence[Mapping[str, str]] | None]
     ) -> ResponseValidator:
-        """The validator, with the choices of the CSV files its select questions name
-        (`read(filename)`: the rows of one of the version's files), built once."""
-        files = self.definition.choices_files
-        if not files:
+        """The validator, with the choices of the CSV files its select questions name and
+        the tables pulldata() reads (`read(filename)`: the rows of one of the version's
+        files), built once."""
+        definition = self.definition
+        files, instances = definition.choices_files, definition.pulldata_tables
+        if not files and not instances:
             return self.validator
         with _lock:
             built = self._file_validator
         if built is None:
-            tables = {name: read(name) for name in files}
-            built = ResponseValidator(self.definition.with_file_choices(tables))
+            # publishing refuses a version without its choices files; a pulldata() table
+            # it lacks (None) leaves the calculations calling it to the client
+            choices = {name: read(name) or () for name in files}
+            tables = {name: rows for name in instances if (rows := read(f"{name}.csv"))}
+            built = ResponseValidator(definition.with_file_choices(choices), tables)
             with _lock:
                 self._file_validator = built
         return built

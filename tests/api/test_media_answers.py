@@ -232,3 +232,41 @@ class TestChoicesFromFile:
         assert ("village", "response.invalid_choice") in {
             (e["path"], e["code"]) for e in filtered["errors"]
         }
+
+
+class TestPulldata:
+    def test_the_server_computes_pulldata_from_the_versions_table(
+        self,
+        client: FlaskClient,
+        researcher: dict[str, str],
+        enumerator: dict[str, str],
+    ) -> None:
+        definition = minimal_definition("village-pilot")
+        definition["questions"] += [
+            {"name": "village_code", "type": "text", "label": {"en": "Village code"}},
+            {
+                "name": "village_area",
+                "type": "calculate",
+                "calculation": "pulldata('villages', 'area', 'name', ${village_code})",
+            },
+        ]
+        created = client.post("/api/v1/questionnaires", json=definition, headers=researcher)
+        assert created.status_code == 201, created.get_json()
+        put = client.put(
+            f"{FILE_Q}/draft/media/villages.csv",
+            data=VILLAGES,
+            content_type="text/csv",
+            headers=researcher,
+        )
+        assert put.status_code in (200, 201), put.get_json()
+        assert client.post(f"{FILE_Q}/publish", headers=researcher).status_code == 201
+        headers = {"Authorization": enumerator["Authorization"]}
+        sent = body(household(village_code="v2", village_area="made-up"))
+        reply = client.post(f"{FILE_Q}/responses", json=sent, headers=headers)
+        assert reply.status_code == 201, reply.get_json()
+        record = reply.get_json()
+        assert record["answers"]["village_area"] == "KG-O"
+        assert [w["code"] for w in record["warnings"]] == ["response.calculation_mismatch"]
+        unknown = body(household(village_code="v9"))
+        stored = client.post(f"{FILE_Q}/responses", json=unknown, headers=headers).get_json()
+        assert stored["answers"]["village_area"] == ""
