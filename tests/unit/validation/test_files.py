@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from survey_service.media import plausible_answer_file
 from survey_service.questionnaire.definition import load_definition
+from survey_service.validation import ResponseValidator
 from survey_service.validation.files import MediaAnswer, file_problems, media_answers
 from tests.helpers import minimal_definition
 
@@ -54,3 +55,41 @@ def test_plausible_kinds() -> None:
     assert not plausible_answer_file("video", b"OggS")
     assert not plausible_answer_file("file", b"")
     assert plausible_answer_file("file", b"x")
+
+
+ROWS = (
+    {"name": "v1", "label": "Ak-Suu", "label::Russian (ru)": "Ак-Суу", "area": "KG-C"},
+    {"name": "v2", "label": "Kara-Suu", "label::Russian (ru)": "Кара-Суу", "area": "KG-O"},
+)
+
+
+def test_pulldata_is_computed_from_the_table_and_trusted_without_it() -> None:
+    data = minimal_definition()
+    data["questions"] += [
+        {"name": "code", "type": "text", "label": {"en": "Code"}},
+        {
+            "name": "area",
+            "type": "calculate",
+            "calculation": "pulldata('v', 'area', 'name', ${code})",
+        },
+    ]
+    definition = load_definition(data)
+    assert definition.pulldata_tables == ["v"]
+    answers = {"country": "KG", "cluster": "c", "hh_size": 1, "members": [{}], "code": "v2"}
+    computed = ResponseValidator(definition, {"v": ROWS}).validate({**answers, "area": "x"})
+    assert computed.answers["area"] == "KG-O"
+    assert [w.code for w in computed.warnings] == ["response.calculation_mismatch"]
+    trusted = ResponseValidator(definition).validate({**answers, "area": "x"})
+    assert trusted.answers["area"] == "x" and trusted.trusted == ["area"]
+
+
+def test_file_choices_have_labels_by_language_and_properties() -> None:
+    data = minimal_definition()
+    data["questions"].append(
+        {"name": "village", "type": "select_one", "choices_file": "v.csv", "label": {"en": "V"}}
+    )
+    definition = load_definition(data)
+    assert definition.choices_files == ["v.csv"]
+    (first, _) = definition.with_file_choices({"v.csv": ROWS}).choice_lists["v.csv"]
+    assert first.label == {"en": "Ak-Suu", "ru": "Ак-Суу"}
+    assert first.properties == {"area": "KG-C"}
