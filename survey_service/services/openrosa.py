@@ -23,7 +23,7 @@ from survey_service.services.responses import Outcome, SubmitResult, store_files
 from survey_service.services.responses import Upload as Upload  # re-exported for the views
 from survey_service.services.versions import XForm, published_version
 from survey_service.storage import AttachmentStore
-from survey_service.validation.files import MediaAnswer
+from survey_service.validation.files import MediaAnswer, media_answers
 
 
 @dataclass(frozen=True)
@@ -246,14 +246,17 @@ class _FileCheck:
         `response_id` (an earlier part of the same instance, or the edited response)."""
         if self.definition is None:
             return None
+        audit = self.instance.meta.get("audit")
+        extra = [MediaAnswer("meta.audit", "audit", audit)] if audit else []
+        named = [m.filename for m in media_answers(self.definition, self.instance.answers)]
         files = (
-            responses.stored_files(session, response_id, self.store)
+            responses.stored_files(
+                session, response_id, self.store, [*named, *(m.filename for m in extra)]
+            )
             if response_id is not None
             else {}
         )
         files.update((u.filename, u.data) for u in self.uploads)
-        audit = self.instance.meta.get("audit")
-        extra = [MediaAnswer("meta.audit", "audit", audit)] if audit else []
         refused = responses.check_files(
             self.definition,
             self.instance.answers,

@@ -486,10 +486,15 @@ def check_files(
     )
 
 
-def stored_files(session: Session, response_id: int, store: AttachmentStore) -> dict[str, bytes]:
-    """The files stored with a response before, by name (read back from the store)."""
+def stored_files(
+    session: Session, response_id: int, store: AttachmentStore, names: Iterable[str]
+) -> dict[str, bytes]:
+    """The files among `names` stored with a response before (read back from the store)."""
+    wanted = set(names)
     files = {}
     for row in attachment_queries.of_response(session, response_id):
+        if row.filename not in wanted:
+            continue
         with store.open(row.content_hash) as stream:
             files[row.filename] = stream.read()
     return files
