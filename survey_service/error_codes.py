@@ -59,6 +59,8 @@ QUESTIONNAIRE_EXISTS: Final = "questionnaire.exists"  # create with an id alread
 QUESTIONNAIRE_UNCHANGED: Final = "questionnaire.unchanged"  # publish a draft equal to the last
 QUESTIONNAIRE_UNPUBLISHED: Final = "questionnaire.unpublished"  # no version to answer yet
 QUESTIONNAIRE_CLOSED: Final = "questionnaire.closed"  # closed to new responses
+# publishing a definition that names a media file (`choices_file`) its draft lacks (409)
+QUESTIONNAIRE_MISSING_MEDIA: Final = "questionnaire.missing_media"
 QUESTIONNAIRE_VERSION_NOT_FOUND: Final = "questionnaire.version_not_found"
 DEFINITION_INVALID: Final = "definition.invalid"  # the definition has problems (422), listed
 DEFINITION_UNREADABLE: Final = "definition.unreadable"  # a body that is no definition at all
@@ -126,6 +128,13 @@ RESPONSE_INVALID_GEOMETRY: Final = "response.invalid_geometry"  # too few points
 RESPONSE_OUT_OF_RANGE: Final = "response.out_of_range"  # a range answer outside it or off its step
 RESPONSE_INVALID_RANK: Final = "response.invalid_rank"  # not an ordering of the list's choices
 RESPONSE_INVALID_FILE_NAME: Final = "response.invalid_file_name"  # a media answer, not a file name
+# a media answer naming a file that did not arrive with the response (for a split OpenRosa
+# submission: by its last part)
+RESPONSE_MISSING_FILE: Final = "response.missing_file"
+# the file a media answer names is empty, too large, or not of the question's kind
+RESPONSE_INVALID_FILE: Final = "response.invalid_file"
+# a file part of a JSON API submission that no media answer names (422, nothing stored)
+RESPONSE_UNREFERENCED_FILE: Final = "response.unreferenced_file"
 RESPONSE_NOT_RELEVANT: Final = "response.not_relevant"  # answered although skipped
 RESPONSE_REQUIRED: Final = "response.required"  # a required, relevant answer is missing
 RESPONSE_CONSTRAINT_FAILED: Final = "response.constraint_failed"  # the constraint is false

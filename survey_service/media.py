@@ -315,3 +315,32 @@ def _matches(data: bytes, signature: _Signature) -> bool:
     if signature == ((0, b"\xff"),):  # an MPEG audio frame: 11 sync bits
         return len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0
     return all(data[offset : offset + len(magic)] == magic for offset, magic in signature)
+
+
+# --------------------------------------------------------------------------- answers' files
+
+# the signatures a file answering a media question may start with, by question type
+_ANSWER_SIGNATURES: Mapping[str, tuple[_Signature, ...]] = {
+    "image": (
+        *_SIGNATURES["jpg"],
+        *_SIGNATURES["png"],
+        *_SIGNATURES["gif"],
+        ((0, b"RIFF"), (8, b"WEBP")),
+    ),
+    # mp3, m4a and 3gp (ISO base media: `ftyp` at byte 4), ogg, wav, amr
+    "audio": (*_SIGNATURES["mp3"], *_SIGNATURES["m4a"], *_SIGNATURES["ogg"], *_SIGNATURES["wav"])
+    + (((0, b"#!AMR"),),),
+    # mp4 and 3gp (`ftyp` at byte 4), webm (an EBML header)
+    "video": (*_SIGNATURES["mp4"], ((0, b"\x1a\x45\xdf\xa3"),)),
+}
+_ANSWER_SIGNATURES = {**_ANSWER_SIGNATURES, "background-audio": _ANSWER_SIGNATURES["audio"]}
+
+
+def plausible_answer_file(question_type: str, data: bytes) -> bool:
+    """Whether `data` starts as a file answering a question of this type may: a picture
+    (jpeg, png, gif, webp), a sound (mp3, m4a, ogg, wav, amr, 3gp) or a video (mp4, 3gp,
+    webm); `file` and `audit` take anything but an empty file."""
+    if not data:
+        return False
+    signatures = _ANSWER_SIGNATURES.get(question_type)
+    return signatures is None or any(_matches(data, s) for s in signatures)

@@ -9,8 +9,9 @@ from flask.views import MethodView
 
 from survey_service import error_codes
 from survey_service.api.blueprint import Blueprint
-from survey_service.api.body import json_body
+from survey_service.api.body import json_body, read_json
 from survey_service.api.context import current_user, db_session, require
+from survey_service.api.form_media import media_store
 from survey_service.errors import (
     Conflict,
     Forbidden,
@@ -90,9 +91,50 @@ def _stored(result: service.SubmitResult) -> Response:
 _SUBMISSION_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": ResponseCreateSchema}},
+        "content": {
+            "application/json": {"schema": ResponseCreateSchema},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["submission"],
+                    "properties": {
+                        "submission": {
+                            "type": "string",
+                            "description": "The submission as JSON (the application/json "
+                            "body). Every other part is a file, under the name a media "
+                            "answer gives it (its part's filename, else the part's name).",
+                        }
+                    },
+                    "additionalProperties": {"type": "string", "format": "binary"},
+                },
+                "encoding": {"submission": {"contentType": "application/json"}},
+            },
+        },
     }
 }
+
+
+def _submission_with_files() -> tuple[Any, list[service.Upload]]:
+    """The JSON body and the files of a submission: multipart (a `submission` part with
+    the JSON, each other part a file) or a plain JSON body without files."""
+    if request.mimetype != "multipart/form-data":
+        return json_body(), []
+    uploads = [
+        service.Upload(
+            part.filename or name, part.read(), part.mimetype or "application/octet-stream"
+        )
+        for name, part in request.files.items(multi=True)
+        if name != "submission"
+    ]
+    text: str | bytes | None = request.form.get("submission")
+    if text is None and "submission" in request.files:
+        text = request.files["submission"].read()
+    if text is None:
+        raise invalid_request([("submission", "required: the submission as a JSON part")])
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    return read_json(raw), uploads
+
+
 _BATCH_BODY = {
     "requestBody": {
         "required": True,
@@ -108,17 +150,32 @@ class Responses(MethodView):
     @blp.response(201, ResponseSchema)
     @blp.alt_response(200, schema=ResponseSchema, description="Stored before: an identical resend.")
     def post(self, qid: str) -> Any:
-        """Submit one household response; it is validated completely before it is stored."""
-        submission = service.parse_submission(json_body())
+        """Submit one household response; it is validated completely before it is stored.
+
+        As multipart/form-data, the files that its media answers name come with it: each
+        must be named by a media answer and each media answer must name one of them, of a
+        plausible kind for its question (pictures, sounds, videos); they are stored with
+        the response as OpenRosa's attachments are.
+        """
+        data, uploads = _submission_with_files()
+        submission = service.parse_submission(data)
+        session = db_session()
         (result,) = service.submit_responses(
-            db_session(),
+            session,
             qid,
             [submission],
             current_user(),
             choose_language=request.accept_languages.best_match,
+            files={u.filename: u.data for u in reversed(uploads)},
+            max_file_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            media_store=media_store(),
         )
         if not result.outcome.accepted:
             _raise_for(result)
+        record = result.response
+        if uploads and record is not None:
+            response_id = record["id"] if isinstance(record, dict) else record.id
+            service.store_files(session, response_id, uploads, media_store())
         return _stored(result)
 
     @require("responses.read")
@@ -188,6 +245,8 @@ class ResponseBatch(MethodView):
                 submissions,
                 current_user(),
                 choose_language=request.accept_languages.best_match,
+                files={},  # a batch carries no files: a media answer cannot name one
+                media_store=media_store(),
             )
         )
         results = [early.get(i) or next(stored) for i in range(len(items))]
@@ -222,6 +281,7 @@ class ResponseById(MethodView):
             data["reason"],
             current_user(),
             language=data.get("language"),
+            media_store=media_store(),
         )
         return response
 

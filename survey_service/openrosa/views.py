@@ -216,7 +216,16 @@ def submission() -> Response:
     language = request.accept_languages.best_match(definition.languages)
     store = LocalStore(current_app.extensions["survey"]["settings"].resolved_attachments_dir())
     received = service.receive(
-        session, instance, user, uploads, store, language=language, definition=definition
+        session,
+        instance,
+        user,
+        uploads,
+        store,
+        language=language,
+        definition=definition,
+        # Collect marks every part of a split submission but the last
+        complete=request.form.get("*isIncomplete*", "").lower() != "yes",
+        max_file_bytes=current_app.config["MAX_CONTENT_LENGTH"],
     )
     if received.outcome.accepted:
         return _reply(openrosa_response(_RECEIVED_MESSAGES[received.outcome]), 201)

@@ -7,7 +7,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -51,7 +51,10 @@ _ANSWER_KEYS = frozenset(
 )
 _ALLOWED_KEYS: dict[str, frozenset[str]] = {
     **{t: _ANSWER_KEYS for t in ANSWERABLE_TYPES - LIST_TYPES},
-    **{t: _ANSWER_KEYS | {"choices", "choice_filter", "or_other"} for t in SELECT_TYPES},
+    **{
+        t: _ANSWER_KEYS | {"choices", "choices_file", "choice_filter", "or_other"}
+        for t in SELECT_TYPES
+    },
     "rank": _ANSWER_KEYS | {"choices", "choice_filter"},
     **{t: _ANSWER_KEYS for t in ACKNOWLEDGE_TYPES},
     **dict.fromkeys(METADATA_TYPES, frozenset()),
@@ -73,8 +76,6 @@ def allowed_keys(kind: str) -> frozenset[str]:
 
 
 _REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
-    "select_one": ("choices",),
-    "select_multiple": ("choices",),
     "rank": ("choices",),
     "calculate": ("calculation",),
     "group": ("questions",),
@@ -204,7 +205,15 @@ class Question:
 
     @property
     def choice_list(self) -> str | None:
-        value = self.raw.get("choices")
+        """The name of its choice list: a list of the definition, or a CSV file of the
+        version's media (`choices_file`), whose choices are added when the version's files
+        are read (`Definition.with_file_choices`)."""
+        value = self.raw.get("choices", self.raw.get("choices_file"))
+        return value if isinstance(value, str) else None
+
+    @property
+    def choices_file(self) -> str | None:
+        value = self.raw.get("choices_file")
         return value if isinstance(value, str) else None
 
     @property
@@ -240,12 +249,56 @@ class Definition:
         """Every question, depth first in document order."""
         return walk_questions(self.questions)
 
+    @property
+    def choices_files(self) -> list[str]:
+        """The CSV files of the version's media that select questions take choices from."""
+        return list(dict.fromkeys(q.choices_file for q in self.walk() if q.choices_file))
+
+    @property
+    def pulldata_tables(self) -> list[str]:
+        """The instance names that pulldata() calls name literally (`villages` reads the
+        version's villages.csv), in document order."""
+        names: dict[str, None] = {}
+        for question in self.walk():
+            for expression in question.expressions.values():
+                if "pulldata" in expression.functions:
+                    names.update(dict.fromkeys(_PULLDATA.findall(expression.source)))
+        return list(names)
+
+    def with_file_choices(self, tables: Mapping[str, Sequence[Mapping[str, str]]]) -> Definition:
+        """A copy whose choice lists hold the choices of each CSV file in `tables` (rows by
+        column name): `name`, `label` (the default language) and `label::xx` make the choice,
+        every other column is a property a choice_filter can test."""
+        lists = dict(self.choice_lists)
+        for filename, rows in tables.items():
+            lists[filename] = [_file_choice(row, self.default_language) for row in rows]
+        return replace(self, choice_lists=lists)
+
     def choice_names(self, question: Question) -> frozenset[str]:
         """The names a select question accepts (its list, plus `other` with or_other)."""
         names = {c.name for c in self.choice_lists.get(question.choice_list or "", [])}
         if question.raw.get("or_other"):
             names.add("other")
         return frozenset(names)
+
+
+_PULLDATA = re.compile(r"""pulldata\s*\(\s*['"]([^'"]+)['"]""")
+
+
+def _file_choice(row: Mapping[str, str], default_language: str) -> Choice:
+    """A choice from a row of a choices CSV file."""
+    label: dict[str, str] = {}
+    properties: dict[str, str] = {}
+    for column, value in row.items():
+        if column == "label":
+            label.setdefault(default_language, value)
+        elif column.startswith("label::"):
+            language = column.removeprefix("label::").strip()
+            match = re.search(r"\(([A-Za-z-]+)\)\s*$", language)  # "English (en)"
+            label[match.group(1) if match else language] = value
+        elif column != "name":
+            properties[column] = value
+    return Choice(name=row.get("name", ""), label=label, properties=properties)
 
 
 def walk_questions(questions: Sequence[Question]) -> Iterator[Question]:
@@ -475,6 +528,15 @@ class _Checker:
                 self.add(
                     f"{question.json_path}.parameters", error_codes.DEFINITION_SCHEMA, str(exc)
                 )
+        if kind in SELECT_TYPES and ("choices" in raw) == ("choices_file" in raw):
+            self.add(
+                f"{question.json_path}.choices",
+                error_codes.DEFINITION_MISSING_PROPERTY
+                if "choices" not in raw
+                else error_codes.DEFINITION_INVALID_PROPERTY,
+                f"a {kind} question needs 'choices' (a list) or 'choices_file' (a CSV file "
+                "of the form's media), one of them",
+            )
         list_name = raw.get("choices")
         known_list = isinstance(list_name, str) and list_name in self.choice_lists
         if kind in LIST_TYPES and isinstance(list_name, str) and not known_list:
@@ -513,7 +575,9 @@ class _Checker:
             properties = {"name", "label"}
             for choice in self.choice_lists.get(question.choice_list or "", []):
                 properties.update(choice.properties)
-            for name in sorted(expression.bare_names - properties):
+            # a file's columns are known only once it is attached: any name may be one
+            unknown = set() if question.choices_file else expression.bare_names - properties
+            for name in sorted(unknown):
                 self.add(
                     path,
                     error_codes.DEFINITION_UNKNOWN_REFERENCE,

@@ -15,14 +15,15 @@ from survey_service.instance_ids import normalize_instance_id
 from survey_service.jsonutil import content_digest
 from survey_service.models import Principal, Response, ResponseRevision
 from survey_service.openrosa.xml import Instance, phone_path
-from survey_service.queries import attachments as attachment_queries
 from survey_service.queries import questionnaires as questionnaire_queries
 from survey_service.queries import responses as response_queries
 from survey_service.questionnaire.definition import Definition
 from survey_service.services import responses
-from survey_service.services.responses import Outcome, SubmitResult
+from survey_service.services.responses import Outcome, SubmitResult, store_files
+from survey_service.services.responses import Upload as Upload  # re-exported for the views
 from survey_service.services.versions import XForm, published_version
-from survey_service.storage import AttachmentStore, content_key
+from survey_service.storage import AttachmentStore
+from survey_service.validation.files import MediaAnswer, media_answers
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,6 @@ def xform_for(session: Session, qid: str, version: int) -> XForm:
     return published_version(session, *ref).xform
 
 
-@dataclass(frozen=True)
-class Upload:
-    """A file part of a submission."""
-
-    filename: str
-    data: bytes
-    media_type: str
-
-
 def receive(
     session: Session,
     instance: Instance,
@@ -80,6 +72,8 @@ def receive(
     *,
     language: str | None,
     definition: Definition | None = None,
+    complete: bool = True,
+    max_file_bytes: int | None = None,
 ) -> SubmitResult:
     """Validate and store a parsed instance exactly as the JSON API would, then its files.
 
@@ -94,6 +88,11 @@ def receive(
     nothing new but the files it carries. A refused instance's `detail` says why in a line a
     phone can show, each failing answer named by its labels in `language` (`definition`:
     the instance's questionnaire).
+
+    Each media answer (and meta/audit) must name a file that arrived with the instance, in
+    this part or an earlier one of the same instance, of a plausible kind for its question
+    (`responses.check_files`); a part marked incomplete (`complete` false, Collect's
+    `*isIncomplete*`) is not refused for files that are still to come.
     """
     words = functools.partial(_summary, definition=definition, language=language)
     unreferenced = _unreferenced_files(instance, uploads)
@@ -126,13 +125,22 @@ def receive(
             "nothing was stored.",
             errors=exc.errors or [],
         )
+    files = _FileCheck(definition, instance, uploads, store, complete, max_file_bytes)
     edited = response_queries.revision_by_instance_id(session, instance_id)
     if edited is not None:  # an edit sent before: its reply was lost, or a split submission
+        refused = files.refusal(session, edited.response_id, words)
+        if refused is not None:
+            return refused
         return _edit_resent(session, edited, instance, uploads, store)
     if deprecated_id is not None:
         return _edit(
-            session, instance, instance_id, deprecated_id, user, uploads, store, words, language
+            session, instance, instance_id, deprecated_id, user, files, store, words, language
         )
+    # a later part of a split submission: the files of earlier parts count
+    earlier = response_queries.by_instance_ids(session, [instance_id]).get(instance_id)
+    refused = files.refusal(session, earlier.id if earlier is not None else None, words)
+    if refused is not None:
+        return refused
     submission = responses.Submission(
         instance_id=instance.instance_id,
         answers=instance.answers,
@@ -140,7 +148,9 @@ def receive(
         language=language,
         meta=dict(instance.meta),
     )
-    (result,) = responses.submit_responses(session, instance.form_id, [submission], user)
+    (result,) = responses.submit_responses(
+        session, instance.form_id, [submission], user, media_store=store
+    )
     if result.outcome is Outcome.CONFLICT:
         result.detail = _conflict_detail(instance_id)
         return result
@@ -151,7 +161,7 @@ def receive(
     response_id = record["id"] if isinstance(record, dict) else getattr(record, "id", None)
     if response_id is None:  # a single submission always comes back with its record
         raise RuntimeError("stored response without a record")
-    _store_files(session, response_id, uploads, store)
+    store_files(session, response_id, uploads, store)
     return result
 
 
@@ -161,7 +171,7 @@ def _edit(
     instance_id: str,
     deprecated_id: str,
     user: Principal,
-    uploads: Sequence[Upload],
+    files: _FileCheck,
     store: AttachmentStore,
     words: Callable[[Sequence[dict[str, Any]] | None], str],
     language: str | None,
@@ -179,6 +189,10 @@ def _edit(
             "has not received from this account: nothing was stored. Send the original "
             "form first, or ask your supervisor.",
         )
+    uploads = files.uploads
+    refused = files.refusal(session, earlier.id, words)
+    if refused is not None:
+        return refused
     if _revision_named(session, earlier, deprecated_id) != earlier.revision:
         return SubmitResult(
             instance_id,
@@ -197,6 +211,7 @@ def _edit(
             user,
             language=language,
             device_instance_id=instance_id,
+            media_store=store,
         )
     except Unprocessable as exc:
         return SubmitResult(
@@ -206,8 +221,59 @@ def _edit(
             detail=words(exc.errors),
             errors=exc.errors or [],
         )
-    _store_files(session, revised.id, uploads, store)
+    store_files(session, revised.id, uploads, store)
     return SubmitResult(instance_id, Outcome.REVISED, revised)
+
+
+@dataclass(frozen=True)
+class _FileCheck:
+    """What checking an instance's media answers against its files needs."""
+
+    definition: Definition | None
+    instance: Instance
+    uploads: Sequence[Upload]
+    store: AttachmentStore
+    complete: bool
+    max_bytes: int | None
+
+    def refusal(
+        self,
+        session: Session,
+        response_id: int | None,
+        words: Callable[[Sequence[dict[str, Any]] | None], str],
+    ) -> SubmitResult | None:
+        """The refusal of files missing or implausible, counting those stored before with
+        `response_id` (an earlier part of the same instance, or the edited response)."""
+        if self.definition is None:
+            return None
+        audit = self.instance.meta.get("audit")
+        extra = [MediaAnswer("meta.audit", "audit", audit)] if audit else []
+        named = [m.filename for m in media_answers(self.definition, self.instance.answers)]
+        files = (
+            responses.stored_files(
+                session, response_id, self.store, [*named, *(m.filename for m in extra)]
+            )
+            if response_id is not None
+            else {}
+        )
+        files.update((u.filename, u.data) for u in self.uploads)
+        refused = responses.check_files(
+            self.definition,
+            self.instance.answers,
+            files,
+            max_bytes=self.max_bytes,
+            complete=self.complete,
+            extra=extra,
+        )
+        if refused is None:
+            return None
+        return SubmitResult(
+            self.instance.instance_id,
+            Outcome.INVALID,
+            code=refused.code,
+            detail=words(refused.errors),
+            errors=refused.errors or [],
+        )
 
 
 def _revision_named(session: Session, response: Response, instance_id: str) -> int | None:
@@ -235,7 +301,7 @@ def _edit_resent(
             code=error_codes.RESPONSE_CONFLICT,
             detail=_conflict_detail(revision.instance_id or ""),
         )
-    _store_files(session, revision.response_id, uploads, store)
+    store_files(session, revision.response_id, uploads, store)
     return SubmitResult(revision.instance_id or "", Outcome.IDENTICAL_RESEND)
 
 
@@ -284,25 +350,3 @@ def _summary(
     more = f" (and {len(errors) - shown} more)" if len(errors) > shown else ""
     text = "; ".join(lines) + more
     return text + ("" if text.endswith(".") else ".") + " Nothing was stored."
-
-
-def _store_files(
-    session: Session, response_id: int, uploads: Sequence[Upload], store: AttachmentStore
-) -> None:
-    """Store each file once by content hash; a file resent under the same name is kept once."""
-    if not uploads:
-        return
-    rows = []
-    for upload in uploads:
-        key = content_key(upload.data)
-        store.put(key, upload.data)
-        rows.append(
-            {
-                "response_id": response_id,
-                "filename": upload.filename,
-                "content_hash": key,
-                "size": len(upload.data),
-                "media_type": upload.media_type,
-            }
-        )
-    attachment_queries.insert_new(session, rows)

@@ -190,6 +190,19 @@ def publish(session: Session, qid: str, user: Principal | None) -> Questionnaire
         )
     # drafts are checked on save, but the checker may have grown stricter since
     definition = _loaded(questionnaire.draft)
+    draft_files = {name for name, _ in media_queries.contents(session, qid, None)}
+    # a pulldata() table may be missing: its calculations then keep the client's value
+    missing = [name for name in definition.choices_files if name not in draft_files]
+    if missing:
+        raise Conflict(
+            error_codes.QUESTIONNAIRE_MISSING_MEDIA,
+            f"The definition takes choices from {', '.join(map(repr, missing))}, which the "
+            "draft's media files lack: attach them before publishing.",
+            errors=[
+                FieldError("choices_file", error_codes.QUESTIONNAIRE_MISSING_MEDIA, name).as_dict()
+                for name in missing
+            ],
+        )
     # the analysis slots of every earlier version stay where they are; new questions get more
     earlier = AnalysisLayout.from_json(current.analysis_layout if current is not None else None)
     layout = earlier.extended(definition)

@@ -31,6 +31,7 @@ from survey_service.jsonutil import (
     content_digest,
     nested_deeper,
 )
+from survey_service.media import plausible_answer_file
 from survey_service.models import (
     Principal,
     QuestionnaireStatus,
@@ -40,11 +41,16 @@ from survey_service.models import (
     ReviewState,
     Role,
 )
+from survey_service.queries import attachments as attachment_queries
 from survey_service.queries import questionnaires as questionnaire_queries
 from survey_service.queries import responses as queries
 from survey_service.queries.responses import ResponseFilter
+from survey_service.questionnaire.definition import Definition
+from survey_service.services import form_media
 from survey_service.services.questionnaires import get_questionnaire
 from survey_service.services.versions import published_version
+from survey_service.storage import AttachmentStore, content_key
+from survey_service.validation.files import MediaAnswer, file_problems, media_answers
 
 
 def _parse_time(value: Any, path: str) -> datetime | None:
@@ -232,8 +238,18 @@ def submit_responses(
     *,
     now: datetime | None = None,
     choose_language: LanguageChooser | None = None,
+    files: Mapping[str, bytes] | None = None,
+    max_file_bytes: int | None = None,
+    media_store: AttachmentStore | None = None,
 ) -> list[SubmitResult]:
     """Validate and store each submission on its own; identical resends are not stored again.
+
+    `files` (by name), when given, are the files sent with a single submission: each media
+    answer must name one of them, of a plausible kind for its question and at most
+    `max_file_bytes` long, and each must be named by a media answer (`check_files`); the
+    caller stores them (`store_files`) once the response is accepted. `media_store` holds
+    the versions' media files: select questions with a `choices_file` take their choices
+    from it (without it, no answer of theirs is accepted).
 
     Every item gets a result in request order. A good household is never held back by a
     bad one; nothing of a rejected one is stored. A submission that names no `language` has
@@ -262,7 +278,18 @@ def submit_responses(
     prepared: dict[str, _Prepared] = {}
     latest = max(versions)
     for index, submission in enumerate(submissions):
-        outcome = _prepare(session, submission, qid, latest, versions, user, now, choose_language)
+        outcome = _prepare(
+            session,
+            submission,
+            qid,
+            latest,
+            versions,
+            user,
+            now,
+            choose_language,
+            None if files is None else (files, max_file_bytes),
+            media_store,
+        )
         if isinstance(outcome, SubmitResult):
             results[index] = outcome
             continue
@@ -330,6 +357,8 @@ def _prepare(
     user: Principal,
     now: datetime,
     choose_language: LanguageChooser | None,
+    files: tuple[Mapping[str, bytes], int | None] | None = None,
+    media_store: AttachmentStore | None = None,
 ) -> _Prepared | SubmitResult:
     raw_id = submission.instance_id
     try:
@@ -354,7 +383,13 @@ def _prepare(
     language = submission.language
     if language is None and choose_language is not None:
         language = choose_language(compiled.definition.languages)
-    validated = compiled.validator.validate(submission.answers, language=language, now=now)
+    validator = compiled.validator
+    if media_store is not None:
+        store = media_store
+        validator = compiled.file_validator(
+            lambda name: _csv_rows(session, store, qid, version.version, name)
+        )
+    validated = validator.validate(submission.answers, language=language, now=now)
     if not validated.ok:
         return SubmitResult(
             instance_id,
@@ -363,6 +398,18 @@ def _prepare(
             detail=f"{len(validated.errors)} answer(s) failed validation; nothing was stored.",
             errors=[e.as_dict() for e in validated.errors],
         )
+    if files is not None:
+        refused = check_files(
+            compiled.definition, validated.answers, files[0], max_bytes=files[1], unreferenced=True
+        )
+        if refused is not None:
+            return SubmitResult(
+                instance_id,
+                Outcome.INVALID,
+                code=refused.code,
+                detail=refused.detail,
+                errors=refused.errors or [],
+            )
     country = validated.tags.get("country")
     if not user.may_work_on(country):
         return SubmitResult(
@@ -402,6 +449,112 @@ def _prepare(
         "cat": projection.cat,
     }
     return _Prepared(-1, instance_id, row, list(projection.unit_rows()))
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def _csv_rows(
+    session: Session, store: AttachmentStore, qid: str, version: int, filename: str
+) -> Sequence[Mapping[str, str]] | None:
+    """The rows of a CSV file of a published version; None when it has no such file."""
+    try:
+        return form_media.media_csv_rows(session, store, qid, version, filename)
+    except (NotFound, Unprocessable):
+        return None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent with a response (a multipart part)."""
+
+    filename: str
+    data: bytes
+    media_type: str
+
+
+def check_files(
+    definition: Definition,
+    answers: Any,
+    files: Mapping[str, bytes],
+    *,
+    max_bytes: int | None = None,
+    complete: bool = True,
+    unreferenced: bool = False,
+    extra: Sequence[MediaAnswer] = (),
+) -> Unprocessable | None:
+    """The refusal (not raised) of a response's files, None when they are fine.
+
+    With `unreferenced`, a file that no media answer names refuses the response first
+    (`response.unreferenced_file`, listing them). Then each media answer (and each of
+    `extra`, such as the OpenRosa meta/audit) must name a file of `files` that is plausible
+    for its question (`response.missing_file`, `response.invalid_file` at its path); an
+    incomplete (split) submission is not refused for files still to come.
+    """
+    media = media_answers(definition, answers) + list(extra)
+    if unreferenced:
+        named = {m.filename for m in media}
+        stray = [name for name in files if name not in named]
+        if stray:
+            return Unprocessable(
+                error_codes.RESPONSE_UNREFERENCED_FILE,
+                f"No media answer names the file(s) {', '.join(map(repr, stray[:10]))}: "
+                "nothing was stored.",
+                errors=[
+                    FieldError(
+                        name, error_codes.RESPONSE_UNREFERENCED_FILE, "no answer names this file"
+                    ).as_dict()
+                    for name in stray
+                ],
+            )
+    if not complete:
+        media = [m for m in media if m.filename in files]
+    problems = file_problems(media, files, plausible_answer_file, max_bytes=max_bytes)
+    if not problems:
+        return None
+    codes = {p.code for p in problems}
+    return Unprocessable(
+        codes.pop() if len(codes) == 1 else error_codes.RESPONSE_INVALID,
+        f"{len(problems)} file(s) of the response are missing or invalid; nothing was stored.",
+        errors=[p.as_dict() for p in problems],
+    )
+
+
+def stored_files(
+    session: Session, response_id: int, store: AttachmentStore, names: Iterable[str]
+) -> dict[str, bytes]:
+    """The files among `names` stored with a response before (read back from the store)."""
+    wanted = set(names)
+    files = {}
+    for row in attachment_queries.of_response(session, response_id):
+        if row.filename not in wanted:
+            continue
+        with store.open(row.content_hash) as stream:
+            files[row.filename] = stream.read()
+    return files
+
+
+def store_files(
+    session: Session, response_id: int, uploads: Sequence[Upload], store: AttachmentStore
+) -> None:
+    """Store each file once by content hash; a file resent under the same name is kept once."""
+    if not uploads:
+        return
+    rows = []
+    for upload in uploads:
+        key = content_key(upload.data)
+        store.put(key, upload.data)
+        rows.append(
+            {
+                "response_id": response_id,
+                "filename": upload.filename,
+                "content_hash": key,
+                "size": len(upload.data),
+                "media_type": upload.media_type,
+            }
+        )
+    attachment_queries.insert_new(session, rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -475,6 +628,7 @@ def revise_response(
     language: str | None = None,
     device_instance_id: str | None = None,
     now: datetime | None = None,
+    media_store: AttachmentStore | None = None,
 ) -> tuple[Response, bool]:
     """Store new answers as the next revision; returns (response, whether a revision was made).
 
@@ -496,7 +650,13 @@ def revise_response(
     language = language or response.language
     version_hash = questionnaire_queries.version_hash(session, response.version_id)
     compiled = published_version(session, response.version_id, version_hash or "")
-    validated = compiled.validator.validate(answers, language=language, now=now)
+    validator = compiled.validator
+    if media_store is not None:
+        store, qid, number = media_store, response.questionnaire_id, response.version
+        validator = compiled.file_validator(
+            lambda name: _csv_rows(session, store, qid, number, name)
+        )
+    validated = validator.validate(answers, language=language, now=now)
     if not validated.ok:
         raise Unprocessable(
             error_codes.RESPONSE_INVALID,

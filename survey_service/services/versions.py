@@ -9,7 +9,7 @@ hash (ids are reused when a test database is emptied).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -41,6 +41,7 @@ class PublishedVersion:
         self.number = number
         self._definition = definition
         self._layout = layout
+        self._file_validator: ResponseValidator | None = None
 
     @cached_property
     def definition(self) -> Definition:
@@ -53,7 +54,31 @@ class PublishedVersion:
 
     @cached_property
     def validator(self) -> ResponseValidator:
+        """The validator of its responses; one whose select questions take their choices
+        from the version's CSV files is `file_validator`."""
         return ResponseValidator(self.definition)
+
+    def file_validator(
+        self, read: Callable[[str], Sequence[Mapping[str, str]] | None]
+    ) -> ResponseValidator:
+        """The validator, with the choices of the CSV files its select questions name and
+        the tables pulldata() reads (`read(filename)`: the rows of one of the version's
+        files), built once."""
+        definition = self.definition
+        files, instances = definition.choices_files, definition.pulldata_tables
+        if not files and not instances:
+            return self.validator
+        with _lock:
+            built = self._file_validator
+        if built is None:
+            # publishing refuses a version without its choices files; a pulldata() table
+            # it lacks (None) leaves the calculations calling it to the client
+            choices = {name: read(name) or () for name in files}
+            tables = {name: rows for name in instances if (rows := read(f"{name}.csv"))}
+            built = ResponseValidator(definition.with_file_choices(choices), tables)
+            with _lock:
+                self._file_validator = built
+        return built
 
     @cached_property
     def projector(self) -> Projector:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Callable, Container, Hashable, Iterable, Mapping
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from survey_service.codes import DESIGN_ROLES, TAGS
@@ -418,17 +418,38 @@ def _resolver(kind: Kind, target: Node) -> _Resolver:
 # --------------------------------------------------------------------------- the plan
 
 
+# the functions only the device can compute, pulldata() aside (the server reads the tables)
+_DEVICE_FUNCTIONS = frozenset({"uuid", "random", "once", "randomize"})
+
+
 class Plan:
     """The plan of one questionnaire version: its nodes, and the kinds of scope with their
     work lists and resolvers; built once, shared by every response."""
 
-    def __init__(self, definition: Definition) -> None:
+    def __init__(
+        self,
+        definition: Definition,
+        tables: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+    ) -> None:
         self.definition = definition
+        # the CSV tables of the version's media by instance name (`villages` for
+        # villages.csv), which pulldata() reads: calculations calling it are computed
+        self.tables: Mapping[str, Sequence[Mapping[str, str]]] = tables or {}
         self.root = Kind(None, ())
         self.root_fields: dict[str, Node] = {}
         self.nodes: dict[str, Node] = {}
         self.kinds = [self.root]
         self._build(definition.questions, None, self.root, "", self.root_fields)
+        if self.tables:
+            for node in self.nodes.values():
+                calculation = node.question.expressions.get("calculation")
+                if (
+                    node.trusted
+                    and calculation is not None
+                    and "pulldata" in calculation.functions
+                    and not calculation.functions & _DEVICE_FUNCTIONS
+                ):
+                    node.trusted = False
         shared: dict[tuple[Any, ...], Node] = {}
         for node in self.nodes.values():  # document order: parents first
             self._link(node, shared)

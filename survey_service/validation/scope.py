@@ -138,6 +138,18 @@ class Scope:
     def now(self) -> datetime.datetime:
         return self.run.now
 
+    def pulldata(self, instance: str, column: str, key_column: str, key: str) -> Value:
+        """The `column` of the first row of the table `instance` whose `key_column` is
+        `key` ('' without one, as on the device); None when the server lacks the table
+        (the calculation then keeps the client's value)."""
+        rows = self.run.plan.tables.get(instance)
+        if rows is None:
+            return None
+        for row in rows:
+            if row.get(key_column) == key:
+                return row.get(column, "")
+        return ""
+
     # -- relevance, values
 
     def relevant(self, node: Node) -> bool:

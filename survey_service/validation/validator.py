@@ -18,7 +18,7 @@ import datetime
 import json
 import math
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Final
 
 from survey_service import error_codes
@@ -76,10 +76,15 @@ def _key_path(key: Any) -> str:
 class ResponseValidator:
     """Validates responses to one questionnaire version; build once, reuse for every response."""
 
-    def __init__(self, definition: Definition) -> None:
+    def __init__(
+        self,
+        definition: Definition,
+        tables: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+    ) -> None:
+        """`tables`: the rows of the version's CSV media files by pulldata() instance name."""
         self.definition = definition
         self.default_language = definition.default_language
-        self._plan = Plan(definition)
+        self._plan = Plan(definition, tables)
         self._languages: dict[str, tuple[str, ...]] = {}
 
     def validate(

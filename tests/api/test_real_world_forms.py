@@ -3,6 +3,8 @@ published and answered over the JSON API."""
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from survey_service.questionnaire.xlsform.vocabulary import XLSX_MEDIA_TYPE
-from tests.helpers import xlsform_workbook
+from tests.helpers import assert_problem, xlsform_workbook
 from tests.unit.questionnaire.xlsform.test_reader import CROPS, EVERY_TYPE_SURVEY, KOBO_SETTINGS
 
 Q = "/api/v1/questionnaires/kobo-form"
@@ -80,8 +82,21 @@ def test_the_served_xform_has_the_metadata_as_pyxform_builds_them(
 def test_a_household_answering_every_type_is_stored(
     client: FlaskClient, enumerator: dict[str, str]
 ) -> None:
-    response = submit(client, enumerator, FULL)
+    """With the files its media answers name, sent along as multipart parts."""
+    files = {
+        "audit.csv": b"event,node,start\nform start,,1\n",
+        "1717210000000.jpg": b"\xff\xd8\xff\xe0photo",
+        "voice.m4a": b"\x00\x00\x00\x20ftypM4A voice",
+    }
+    payload = {"instance_id": str(uuid.uuid4()), "answers": FULL}
+    data: dict[str, Any] = {"submission": json.dumps(payload)}
+    for name, content in files.items():
+        data[name] = (io.BytesIO(content), name)
+    response = client.post(
+        f"{Q}/responses", data=data, headers=enumerator, content_type="multipart/form-data"
+    )
     assert response.status_code == 201, response.get_json()
+    assert_problem(submit(client, enumerator, FULL), 422, "response.missing_file")
 
 
 @pytest.mark.usefixtures("published")

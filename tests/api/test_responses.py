@@ -89,23 +89,31 @@ class TestSubmit:
         assert_problem(submit(client, enumerator, changed), 409, "response.conflict")
         assert stored_count(app) == 1
 
-    def test_files_come_only_over_openrosa(
+    def test_files_come_with_the_media_answers_that_name_them(
         self, app: Flask, client: FlaskClient, enumerator: dict[str, str]
     ) -> None:
-        """A household with a photo, posted as a form would: the JSON API takes no files."""
+        """A household posted as a form would, with a photo: the questionnaire has no photo
+        question, so no answer names the file, and the whole submission is refused."""
         payload = body()
         multipart = client.post(
             f"{Q}/responses",
             data={
                 "submission": json.dumps(payload),
-                "house.jpg": (io.BytesIO(b"\xff\xd8photo"), "house.jpg", "image/jpeg"),
+                "house.jpg": (io.BytesIO(b"\xff\xd8\xffphoto"), "house.jpg", "image/jpeg"),
             },
             headers=enumerator,
             content_type="multipart/form-data",
         )
-        problem = assert_problem(multipart, 415, "request.unsupported_media_type")
-        assert "multipart/form-data" in problem["detail"]
+        problem = assert_problem(multipart, 422, "response.unreferenced_file")
+        assert [e["path"] for e in problem["errors"]] == ["house.jpg"]
         assert stored_count(app) == 0
+        alone = client.post(
+            f"{Q}/responses",
+            data={"submission": json.dumps(payload)},
+            headers=enumerator,
+            content_type="multipart/form-data",
+        )
+        assert alone.status_code == 201, alone.get_json()
 
     def test_every_failing_field_is_listed_and_nothing_stored(
         self, app: Flask, client: FlaskClient, enumerator: dict[str, str]

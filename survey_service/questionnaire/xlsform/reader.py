@@ -719,8 +719,17 @@ class _Reader:
                 "select all that apply": "select_multiple",
                 "rank": "rank",
             }.get(str(aliases.select[command]))
-            if kind is None or command in aliases.select_from_file:
+            if kind is None:
                 return "", (unsupported, f"{command!r} is not supported: {SUPPORTED_TYPES_TEXT}")
+            if command in aliases.select_from_file:
+                # `select_one_from_file villages.csv`: choices from a CSV of the form's media
+                if PurePath(list_name).suffix.lower() != ".csv" or select.group("specify_other"):
+                    return "", (
+                        unsupported,
+                        f"{type_text!r}: only choices from a CSV file (without or_other) are "
+                        "supported",
+                    )
+                return kind, None
             if PurePath(list_name).suffix or "${" in list_name:
                 return "", (
                     unsupported,
@@ -775,7 +784,8 @@ class _Reader:
         if kind in LIST_TYPES:
             select = RE_SELECT.match(type_text)
             assert select is not None  # noqa: S101  # question_type matched it
-            raw["choices"] = select.group("list_name")
+            from_file = select.group("select_command") in aliases.select_from_file
+            raw["choices_file" if from_file else "choices"] = select.group("list_name")
             if select.group("specify_other") and kind in SELECT_TYPES:
                 raw["or_other"] = True
         if kind in ("group", "repeat"):

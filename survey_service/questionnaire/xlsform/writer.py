@@ -98,6 +98,9 @@ class _Writer:
             choice_filter = question.get("choice_filter")
             if kind in ("group", "repeat"):
                 row["type"] = f"begin {kind}"
+            elif kind in LIST_TYPES and "choices_file" in question:
+                # pyxform makes it an instance (jr://file-csv/...) and an itemset
+                row["type"] = f"{kind}_from_file {question['choices_file']}"
             elif kind in LIST_TYPES:
                 list_name = str(question["choices"])
                 if question.get("or_other") and self.for_xform:

@@ -134,7 +134,7 @@ def refused(survey: Rows, choices: Rows | None = None) -> list[dict[str, str]]:
 @pytest.mark.parametrize(
     "type_text",
     [
-        "select_one_from_file places.csv",
+        "select_one_from_file places.xml",
         "select_one_external places",
         "select_one ${earlier}",
         "start-geopoint",
@@ -152,6 +152,25 @@ def test_an_unsupported_type_is_refused_at_its_type_cell(type_text: str) -> None
     )
     assert codes_at(problems) == [("survey!A3", "xlsform.unsupported_type")]
     assert type_text.split()[0] in problems[0]["message"]
+
+
+def test_choices_from_a_csv_file_become_choices_file() -> None:
+    content = xlsform_workbook(
+        [
+            ["type", "name", "label", "choice_filter"],
+            ["text", "region", "Region", None],
+            ["select_one_from_file villages.csv", "village", "Village", "area = ${region}"],
+            ["select_multiple_from_file villages.csv", "visited", "Visited", None],
+        ],
+        None,
+        MINIMAL_SETTINGS,
+    )
+    questions = definition_from_xlsform(content, "q.xlsx")["questions"]
+    assert [(q["type"], q.get("choices_file")) for q in questions[1:]] == [
+        ("select_one", "villages.csv"),
+        ("select_multiple", "villages.csv"),
+    ]
+    assert "choices" not in questions[1]
 
 
 def test_a_refused_begin_loop_takes_its_rows_and_its_end_along() -> None:
