@@ -77,7 +77,8 @@ SIMPLE_TYPES: Final[Mapping[str, str]] = {
 }
 SUPPORTED_TYPES_TEXT: Final = (
     "integer, decimal, text, select_one <list>, select_multiple <list> (optionally with "
-    "or_other), rank <list>, date, datetime, time, geopoint, geotrace, geoshape, barcode, "
+    "or_other), select_one_from_file and select_multiple_from_file <file.csv>, rank <list>, "
+    "date, datetime, time, geopoint, geotrace, geoshape, barcode, "
     "range, acknowledge, trigger, hidden, image, audio, video, file, background-audio, note, "
     "calculate, xml-external, csv-external, the metadata start, end, today, deviceid, "
     "username, phonenumber, simserial, subscriberid, email and audit, begin/end group, "
