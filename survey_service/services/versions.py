@@ -58,14 +58,19 @@ class PublishedVersion:
         from the version's CSV files is `file_validator`."""
         return ResponseValidator(self.definition)
 
+    @cached_property
+    def _file_sources(self) -> tuple[list[str], list[str]]:
+        """The CSV files its select questions take choices from, and the pulldata() tables
+        it reads: found once, not on every household (each is a walk of the definition)."""
+        return self.definition.choices_files, self.definition.pulldata_tables
+
     def file_validator(
         self, read: Callable[[str], Sequence[Mapping[str, str]] | None]
     ) -> ResponseValidator:
         """The validator, with the choices of the CSV files its select questions name and
         the tables pulldata() reads (`read(filename)`: the rows of one of the version's
         files), built once."""
-        definition = self.definition
-        files, instances = definition.choices_files, definition.pulldata_tables
+        files, instances = self._file_sources
         if not files and not instances:
             return self.validator
         with _lock:
@@ -75,7 +80,7 @@ class PublishedVersion:
             # it lacks (None) leaves the calculations calling it to the client
             choices = {name: read(name) or () for name in files}
             tables = {name: rows for name in instances if (rows := read(f"{name}.csv"))}
-            built = ResponseValidator(definition.with_file_choices(choices), tables)
+            built = ResponseValidator(self.definition.with_file_choices(choices), tables)
             with _lock:
                 self._file_validator = built
         return built

@@ -22,8 +22,12 @@ from survey_service.questionnaire.definition import MEDIA_TYPES, Definition, Que
 FILE_TYPES = MEDIA_TYPES | {"audit"}
 
 
-_KINDS = {"image": "a picture", "audio": "a sound", "background-audio": "a sound"}
-_KINDS["video"] = "a video"
+_KINDS = {
+    "image": "a picture",
+    "audio": "a sound",
+    "background-audio": "a sound",
+    "video": "a video",
+}
 
 
 @dataclass(frozen=True)
