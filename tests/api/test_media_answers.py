@@ -175,6 +175,18 @@ VILLAGES = (
 FILE_Q = "/api/v1/questionnaires/village-pilot"
 
 
+def publish_with_villages(client: FlaskClient, researcher: dict[str, str]) -> None:
+    """Attach villages.csv to the draft of village-pilot and publish it."""
+    put = client.put(
+        f"{FILE_Q}/draft/media/villages.csv",
+        data=VILLAGES,
+        content_type="text/csv",
+        headers=researcher,
+    )
+    assert put.status_code in (200, 201), put.get_json()
+    assert client.post(f"{FILE_Q}/publish", headers=researcher).status_code == 201
+
+
 def village_definition() -> dict[str, Any]:
     definition = minimal_definition("village-pilot")
     definition["questions"] += [
@@ -204,14 +216,7 @@ class TestChoicesFromFile:
         refused = client.post(f"{FILE_Q}/publish", headers=researcher)
         problem = assert_problem(refused, 409, "questionnaire.missing_media")
         assert "villages.csv" in problem["detail"]
-        put = client.put(
-            f"{FILE_Q}/draft/media/villages.csv",
-            data=VILLAGES,
-            content_type="text/csv",
-            headers=researcher,
-        )
-        assert put.status_code in (200, 201), put.get_json()
-        assert client.post(f"{FILE_Q}/publish", headers=researcher).status_code == 201
+        publish_with_villages(client, researcher)
         headers = {"Authorization": enumerator["Authorization"]}
         xform = client.get("/openrosa/forms/village-pilot/1/form.xml", headers=basic(enumerator))
         assert xform.status_code == 200
@@ -252,14 +257,7 @@ class TestPulldata:
         ]
         created = client.post("/api/v1/questionnaires", json=definition, headers=researcher)
         assert created.status_code == 201, created.get_json()
-        put = client.put(
-            f"{FILE_Q}/draft/media/villages.csv",
-            data=VILLAGES,
-            content_type="text/csv",
-            headers=researcher,
-        )
-        assert put.status_code in (200, 201), put.get_json()
-        assert client.post(f"{FILE_Q}/publish", headers=researcher).status_code == 201
+        publish_with_villages(client, researcher)
         headers = {"Authorization": enumerator["Authorization"]}
         sent = body(household(village_code="v2", village_area="made-up"))
         reply = client.post(f"{FILE_Q}/responses", json=sent, headers=headers)
